@@ -1,0 +1,148 @@
+/**
+ * The one typed configuration of Nightshift. Every value comes from this schema, which is also the source of the
+ * defaults and of the README's configuration table (a unit test keeps the two in step).
+ */
+import os from "node:os";
+import path from "node:path";
+
+type Parser<T> = (raw: string, env: string) => T;
+
+interface Option<T> {
+	/** Environment variable that overrides the default. */
+	env: string;
+	/** Default value when the variable is unset or empty. */
+	default: T;
+	/** What it does (shown in the README table). */
+	doc: string;
+	parse: Parser<T>;
+}
+
+const str: Parser<string> = raw => raw;
+const bool: Parser<boolean> = (raw, env) => {
+	if (/^(1|true|yes|on)$/i.test(raw)) return true;
+	if (/^(0|false|no|off)$/i.test(raw)) return false;
+	throw new Error(`${env} must be true or false, got "${raw}"`);
+};
+const int =
+	(min: number, max = Number.MAX_SAFE_INTEGER): Parser<number> =>
+	(raw, env) => {
+		const value = Number(raw);
+		if (!Number.isInteger(value) || value < min || value > max)
+			throw new Error(`${env} must be an integer from ${min} to ${max}, got "${raw}"`);
+		return value;
+	};
+const list: Parser<string[]> = raw =>
+	raw
+		.split(",")
+		.map(s => s.trim())
+		.filter(Boolean);
+
+function option<T>(env: string, def: T, parse: Parser<T>, doc: string): Option<T> {
+	return { env, default: def, parse, doc };
+}
+
+export const ALL_SERVICES = [
+	"api",
+	"scheduler",
+	"browser-pool",
+	"resource-guard",
+	"reporter"
+] as const;
+
+export const CONFIG_SCHEMA = {
+	nodeID: option("NODE_ID", `${os.hostname()}-${process.pid}`, str, "Moleculer node ID of this process."),
+	namespace: option("NAMESPACE", "nightshift", str, "Moleculer namespace: nodes only see nodes of the same namespace."),
+	transporter: option(
+		"TRANSPORTER",
+		"",
+		str,
+		"Transporter URL (e.g. `nats://127.0.0.1:4222`). Empty: embedded mode, no transporter."
+	),
+	services: option(
+		"SERVICES",
+		[...ALL_SERVICES] as string[],
+		list,
+		"Comma-separated services this process runs (`api,scheduler,browser-pool,resource-guard,reporter`)."
+	),
+	mongoUri: option("MONGO_URI", "", str, "MongoDB connection string. Empty: NeDB files under `DATA_DIR`."),
+	dataDir: option("DATA_DIR", path.resolve("data"), str, "Directory for NeDB files and artifacts (embedded mode)."),
+	logLevel: option("LOG_LEVEL", "info", str, "Log level: `fatal`, `error`, `warn`, `info`, `debug`, `trace`."),
+	host: option("HOST", "127.0.0.1", str, "Address the HTTP gateway listens on."),
+	port: option("PORT", 3000, int(0, 65535), "Port of the HTTP gateway (0 picks a free one)."),
+	apiKeys: option(
+		"API_KEYS",
+		[] as string[],
+		list,
+		"Comma-separated API keys (`x-api-key` or `Authorization: Bearer`). Required when `HOST` is not loopback."
+	),
+	bodyLimit: option("BODY_LIMIT", "1mb", str, "Largest JSON body the gateway accepts (larger: 413)."),
+	allowPrivateNetworks: option(
+		"ALLOW_PRIVATE_NETWORKS",
+		false,
+		bool,
+		"Let tasks reach loopback and private addresses (cloud metadata addresses stay refused)."
+	),
+	workerConcurrency: option(
+		"WORKER_CONCURRENCY",
+		8,
+		int(1, 10000),
+		"Tasks one `browser-pool` node runs at the same time."
+	),
+	leaseMillis: option(
+		"LEASE_MILLIS",
+		15000,
+		int(1000),
+		"Lease length; the worker renews at a third of it. An unrenewed lease puts the task back."
+	),
+	shutdownGraceMillis: option(
+		"SHUTDOWN_GRACE_MILLIS",
+		10000,
+		int(0),
+		"On SIGTERM, how long running tasks may finish before they are handed back as queued."
+	),
+	defaultTimeoutMillis: option(
+		"DEFAULT_TASK_TIMEOUT_MILLIS",
+		60000,
+		int(1),
+		"Task timeout for types that declare none."
+	),
+	defaultMaxAttempts: option(
+		"DEFAULT_MAX_ATTEMPTS",
+		3,
+		int(1, 100),
+		"Attempts before a task goes to the dead letters, for types that declare none."
+	),
+	taskDirs: option(
+		"TASK_DIRS",
+		[] as string[],
+		list,
+		"Extra comma-separated directories of task type files, loaded after the built-in `tasks/`."
+	),
+	heartbeatMillis: option("HEARTBEAT_MILLIS", 5000, int(100), "How often a worker reports its state to schedulers."),
+	pollMillis: option(
+		"WORKER_POLL_MILLIS",
+		1000,
+		int(10),
+		"Idle worker's fallback poll for work (work-available events wake it sooner)."
+	)
+};
+
+export type ConfigSchema = typeof CONFIG_SCHEMA;
+export type Config = { [K in keyof ConfigSchema]: ConfigSchema[K]["default"] };
+
+/** Reads the configuration from `env`; throws one readable error for the first bad value. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+	const config = {} as Record<string, unknown>;
+	for (const [key, opt] of Object.entries(CONFIG_SCHEMA) as [string, Option<unknown>][]) {
+		const raw = env[opt.env];
+		config[key] = raw === undefined || raw === "" ? opt.default : opt.parse(raw, opt.env);
+	}
+	const result = { ...(config as Config), ...overrides };
+	if (!isLoopback(result.host) && result.apiKeys.length === 0)
+		throw new Error(`HOST=${result.host} is not a loopback address: set API_KEYS to protect the gateway`);
+	return result;
+}
+
+export function isLoopback(host: string): boolean {
+	return host === "localhost" || host === "::1" || /^127\./.test(host);
+}

@@ -1,0 +1,801 @@
+import {
+	DependencyNotFoundError,
+	ERROR_TYPES,
+	LeaseLostError,
+	TaskNotFoundError,
+	TaskStateConflictError
+} from "../errors";
+import { EVENTS, WorkerHeartbeat } from "../events";
+import { newId } from "../ids";
+import type { Collection, Query } from "../store";
+import type { TaskRegistry } from "../tasks/registry";
+import type { UrlPolicy } from "../tasks/url-policy";
+import { iso, isoNow } from "../time";
+import type { TaskFailure } from "./classify";
+import { backoffMillis, DEFAULT_RETRY, RetryPolicy } from "./retry-policy";
+import { nextCronRun, parseRunAt } from "./schedule";
+import {
+	AttemptOutcome,
+	AttemptRecord,
+	FinishAnswer,
+	FinishReport,
+	Lease,
+	LeasedTask,
+	RenewAnswer,
+	RenewItem,
+	TaskDoc,
+	TaskStatus,
+	TaskView,
+	toView
+} from "./task-doc";
+import { TaskIndex } from "./task-index";
+import { WorkerRegistry, WorkerView } from "./worker-registry";
+
+export interface SubmitRequest {
+	type: string;
+	payload?: unknown;
+	priority?: number;
+	key?: string;
+	dependsOn?: string[];
+	runAt?: string;
+	cron?: string;
+	timeZone?: string;
+	maxAttempts?: number;
+	timeoutMs?: number;
+	idempotencyKey?: string;
+	metadata?: Record<string, unknown>;
+}
+
+export interface SubmitAnswer {
+	id: string;
+	status: TaskStatus;
+	estimatedDurationMs: number;
+	/** True when an earlier submit with the same idempotencyKey is answered. */
+	duplicate?: boolean;
+}
+
+export interface ListFilter {
+	status?: TaskStatus;
+	type?: string;
+	key?: string;
+	limit?: number;
+	offset?: number;
+}
+
+/** What the scheduler needs from its host (the Moleculer service): events out, and a logger. */
+export interface SchedulerHost {
+	/** Public task events, to every interested service group. */
+	emit(event: string, payload: unknown): void;
+	/** Wakes idle workers: there is work to lease. */
+	wakeWorkers(): void;
+	/** Aborts a running attempt wherever it runs. */
+	abortRemote(taskId: string, leaseId: string, reason: string): void;
+	/** Whether a node is alive in the cluster now (false for unknown nodes). */
+	isNodeAlive(nodeId: string): boolean;
+	logger: { info(...args: unknown[]): void; warn(...args: unknown[]): void; error(...args: unknown[]): void };
+}
+
+export interface SchedulerOptions {
+	nodeId: string;
+	leaseMillis: number;
+	registry: TaskRegistry;
+	policy: UrlPolicy;
+	/** How long a worker with no sign of life stays listed. */
+	workerStaleMillis: number;
+}
+
+/** A lease this scheduler granted, with what finishing it needs, so a finish is one store write. */
+interface LeaseInfo {
+	lease: Lease;
+	attempt: number;
+	maxAttempts: number;
+	type: string;
+	cancelRequested: string | null;
+}
+
+const SUMMARY_PROJECTION = { log: 0, history: 0 } as const;
+const DEFAULT_LIST_LIMIT = 50;
+const HOUR_MILLIS = 3600_000;
+
+/**
+ * The task scheduler: persists every state change before it is announced, hands tasks out under leases, and takes
+ * results only from the lease that holds the task. The store is the truth; `TaskIndex` is the dispatch order.
+ */
+export class Scheduler {
+	readonly index: TaskIndex;
+	readonly workers: WorkerRegistry;
+	private readonly leases = new Map<string, LeaseInfo>();
+	/** Workers whose last lease call found less work than they could take. */
+	private readonly hungry = new Set<string>();
+	private wakeScheduled = false;
+	private dueTimer: NodeJS.Timeout | null = null;
+	private dueAt = Infinity;
+	private stopped = false;
+
+	constructor(
+		private readonly tasks: Collection<TaskDoc>,
+		private readonly host: SchedulerHost,
+		private readonly options: SchedulerOptions
+	) {
+		this.index = new TaskIndex(type =>
+			options.registry.has(type) ? options.registry.get(type).concurrency : Infinity
+		);
+		this.workers = new WorkerRegistry(options.workerStaleMillis);
+	}
+
+	/** Creates indexes and loads the queued and running tasks into memory. */
+	async start(): Promise<void> {
+		await Promise.all([
+			this.tasks.ensureIndex("status"),
+			this.tasks.ensureIndex("idempotencyKey", { unique: true, sparse: true }),
+			this.tasks.ensureIndex("createdAt"),
+			this.tasks.ensureIndex("key")
+		]);
+		const running = await this.tasks.find({ status: "running" });
+		for (const doc of running) {
+			this.trackLease(doc);
+			this.index.addRunning(this.entryOf(doc));
+		}
+		const queued = await this.tasks.find(
+			{ status: "queued" },
+			{ projection: { _id: 1, type: 1, priority: 1, key: 1, availableAt: 1, dependsOn: 1 } }
+		);
+		queued.sort((a, b) => (a._id < b._id ? -1 : 1));
+		for (const doc of queued) await this.enqueue(doc);
+		// A lease held by a node that is gone (this process before a restart, say) is handed back now, not at expiry.
+		for (const doc of running)
+			if (!this.host.isNodeAlive(doc.lease!.owner)) await this.returnToQueue(doc._id, doc.lease!.id, "node-left");
+		this.host.logger.info(`scheduler loaded ${queued.length} queued and ${running.length} running tasks`);
+		this.wake();
+	}
+
+	stop(): void {
+		this.stopped = true;
+		if (this.dueTimer) clearTimeout(this.dueTimer);
+		this.dueTimer = null;
+	}
+
+	// ---- submit and queries ------------------------------------------------------------------------------------
+
+	async submit(req: SubmitRequest): Promise<SubmitAnswer> {
+		if (req.idempotencyKey) {
+			const existing = await this.tasks.findOne({ idempotencyKey: req.idempotencyKey });
+			if (existing) return this.submitAnswer(existing, true);
+		}
+		const type = await this.options.registry.validate(req.type, req.payload ?? {}, this.options.policy);
+		const now = Date.now();
+		let availableAt = req.runAt ? parseRunAt(req.runAt) : now;
+		if (req.cron) availableAt = req.runAt ? availableAt : nextCronRun(req.cron, req.timeZone ?? null, now);
+		const dependsOn = [...new Set(req.dependsOn ?? [])];
+		const deps = await this.dependencyStatuses(dependsOn);
+		const missing = dependsOn.filter(id => !deps.has(id));
+		if (missing.length > 0) throw new DependencyNotFoundError(missing);
+
+		const doc: TaskDoc = {
+			_id: newId(),
+			type: type.name,
+			payload: req.payload ?? {},
+			priority: req.priority ?? 5,
+			key: req.key ?? null,
+			dependsOn,
+			status: "queued",
+			runAt: req.runAt ? iso(availableAt) : null,
+			cron: req.cron ?? null,
+			timeZone: req.timeZone ?? null,
+			availableAt: iso(availableAt),
+			maxAttempts: req.maxAttempts ?? type.retry.maxAttempts,
+			timeoutMillis: req.timeoutMs ?? type.timeoutMillis,
+			estimatedDurationMillis: type.estimatedDurationMillis,
+			metadata: req.metadata ?? {},
+			attempts: 0,
+			lease: null,
+			cancelRequested: null,
+			progress: 0,
+			step: null,
+			result: null,
+			error: null,
+			parentId: null,
+			nodeId: null,
+			createdAt: iso(now),
+			updatedAt: iso(now),
+			startedAt: null,
+			finishedAt: null,
+			durationMillis: null,
+			history: [],
+			log: []
+		};
+		if (req.idempotencyKey) doc.idempotencyKey = req.idempotencyKey;
+		try {
+			await this.tasks.insert(doc);
+		} catch (err: any) {
+			// Two submits with one key raced: the unique index kept the first.
+			if (err?.code === "DUPLICATE_KEY" && req.idempotencyKey) {
+				const existing = await this.tasks.findOne({ idempotencyKey: req.idempotencyKey });
+				if (existing) return this.submitAnswer(existing, true);
+			}
+			throw err;
+		}
+		await this.announceQueued(doc, deps);
+		return this.submitAnswer(doc, false);
+	}
+
+	async get(id: string): Promise<TaskView> {
+		return toView(await this.load(id));
+	}
+
+	async list(filter: ListFilter = {}): Promise<{ total: number; items: TaskView[] }> {
+		const query: Query = {};
+		if (filter.status) query.status = filter.status;
+		if (filter.type) query.type = filter.type;
+		if (filter.key) query.key = filter.key;
+		const [total, docs] = await Promise.all([
+			this.tasks.count(query),
+			this.tasks.find(query, {
+				sort: { createdAt: -1 },
+				skip: filter.offset ?? 0,
+				limit: filter.limit ?? DEFAULT_LIST_LIMIT,
+				projection: SUMMARY_PROJECTION
+			})
+		]);
+		return { total, items: docs.map(toView) };
+	}
+
+	/** Tasks that ended failed for good: out of attempts, fatal, or failed dependencies. */
+	deadLetters(filter: Omit<ListFilter, "status"> = {}) {
+		return this.list({ ...filter, status: "failed" });
+	}
+
+	// ---- cancel and retry -------------------------------------------------------------------------------------
+
+	/** Cancels a queued task now; asks the node running a running one to abort it (it ends `cancelled`). */
+	async cancel(id: string, reason = "cancelled by request"): Promise<TaskView> {
+		const doc = await this.load(id);
+		const now = Date.now();
+		if (doc.status === "queued") {
+			const cancelled = await this.tasks.updateOne(
+				{ _id: id, status: "queued" },
+				{ $set: { status: "cancelled", cancelRequested: reason, finishedAt: iso(now), updatedAt: iso(now) } }
+			);
+			if (!cancelled) return this.cancel(id, reason); // it was leased meanwhile: cancel it as running
+			await this.settle(cancelled, false);
+			this.host.emit(EVENTS.TASK_CANCELLED, {
+				taskId: id,
+				taskType: doc.type,
+				reason,
+				timestamp: iso(now)
+			});
+			return toView(cancelled);
+		}
+		if (doc.status === "running") {
+			const marked = await this.tasks.updateOne(
+				{ _id: id, status: "running" },
+				{ $set: { cancelRequested: reason, updatedAt: iso(now) } }
+			);
+			if (!marked) return this.cancel(id, reason);
+			const info = this.leases.get(id);
+			if (info) info.cancelRequested = reason;
+			this.host.abortRemote(id, marked.lease!.id, reason);
+			return toView(marked);
+		}
+		throw new TaskStateConflictError(id, doc.status, "cancel");
+	}
+
+	/** Puts a failed (dead-lettered) or cancelled task back in the queue with a fresh set of attempts. */
+	async retry(id: string): Promise<TaskView> {
+		const doc = await this.load(id);
+		if (doc.status !== "failed" && doc.status !== "cancelled") throw new TaskStateConflictError(id, doc.status, "retry");
+		const deps = await this.dependencyStatuses(doc.dependsOn);
+		const broken = doc.dependsOn.find(d => deps.get(d) === "failed" || deps.get(d) === "cancelled");
+		if (broken) throw new TaskStateConflictError(broken, deps.get(broken)!, `retry ${id} before its dependency`);
+		const now = iso(Date.now());
+		const requeued = await this.tasks.updateOne(
+			{ _id: id, status: doc.status },
+			{
+				$set: {
+					status: "queued",
+					attempts: 0,
+					availableAt: now,
+					cancelRequested: null,
+					finishedAt: null,
+					updatedAt: now
+				}
+			}
+		);
+		if (!requeued) throw new TaskStateConflictError(id, "changing", "retry");
+		await this.announceQueued(requeued, deps);
+		return toView(requeued);
+	}
+
+	// ---- leases -----------------------------------------------------------------------------------------------
+
+	/** Leases up to `capacity` ready tasks to `nodeId`, best first. */
+	async lease(nodeId: string, capacity: number): Promise<LeasedTask[]> {
+		this.workers.touch(nodeId);
+		if (this.stopped || capacity <= 0) return [];
+		const entries = this.index.take(capacity);
+		if (entries.length < capacity) this.hungry.add(nodeId);
+		const now = Date.now();
+		const leased = await Promise.all(entries.map(e => this.leaseOne(e.id, nodeId, now)));
+		return leased.filter((t): t is LeasedTask => t !== null);
+	}
+
+	private async leaseOne(id: string, nodeId: string, now: number): Promise<LeasedTask | null> {
+		const lease: Lease = {
+			id: newId("l"),
+			owner: nodeId,
+			startedAt: iso(now),
+			expiresAt: iso(now + this.options.leaseMillis)
+		};
+		let doc: TaskDoc | null;
+		try {
+			doc = await this.tasks.updateOne(
+				{ _id: id, status: "queued" },
+				{
+					$set: { status: "running", lease, nodeId, startedAt: lease.startedAt, updatedAt: lease.startedAt },
+					$inc: { attempts: 1 }
+				}
+			);
+		} catch (err) {
+			this.host.logger.error("lease write failed; the task stays queued", { id, err });
+			this.index.requeue(id, now);
+			return null;
+		}
+		if (!doc) {
+			// Cancelled, or leased by another scheduler on the same store.
+			this.index.drop(id);
+			return null;
+		}
+		this.trackLease(doc);
+		this.host.emit(EVENTS.TASK_STARTED, {
+			taskId: id,
+			taskType: doc.type,
+			startedAt: lease.startedAt,
+			attempt: doc.attempts,
+			nodeId
+		});
+		return {
+			id,
+			type: doc.type,
+			payload: doc.payload,
+			attempt: doc.attempts,
+			leaseId: lease.id,
+			leaseExpiresAt: lease.expiresAt,
+			timeoutMillis: doc.timeoutMillis
+		};
+	}
+
+	/** Extends the leases a worker still holds; answers those it lost and those cancelled meanwhile. */
+	async renew(nodeId: string, items: RenewItem[]): Promise<RenewAnswer> {
+		this.workers.touch(nodeId);
+		const expiresAt = iso(Date.now() + this.options.leaseMillis);
+		const lost: string[] = [];
+		const abort: string[] = [];
+		await Promise.all(
+			items.map(async item => {
+				const update: Record<string, any> = { $set: { "lease.expiresAt": expiresAt } };
+				if (item.log?.length) update.$push = { log: { $each: item.log } };
+				const doc = await this.tasks.updateOne({ _id: item.id, status: "running", "lease.id": item.leaseId }, update);
+				if (!doc) lost.push(item.id);
+				else {
+					const info = this.leases.get(item.id);
+					if (info) info.lease.expiresAt = expiresAt;
+					if (doc.cancelRequested) abort.push(item.id);
+				}
+			})
+		);
+		return { lost, abort, leaseExpiresAt: expiresAt };
+	}
+
+	/** Takes the results of ended attempts. A report from a lease that is no longer held is refused. */
+	async finish(nodeId: string, reports: FinishReport[]): Promise<FinishAnswer[]> {
+		this.workers.touch(nodeId);
+		return Promise.all(
+			reports.map(async report => {
+				try {
+					await this.finishOne(nodeId, report);
+					return { id: report.id, accepted: true };
+				} catch (err: any) {
+					if (err?.type !== ERROR_TYPES.LEASE_LOST) throw err;
+					return { id: report.id, accepted: false, error: err.message };
+				}
+			})
+		);
+	}
+
+	private async finishOne(nodeId: string, report: FinishReport): Promise<void> {
+		const info = await this.leaseInfo(report.id, report.leaseId);
+		if (!info) return;
+		const now = Date.now();
+		const cancelled = !report.ok && (report.error.type === ERROR_TYPES.TASK_CANCELLED || !!info.cancelRequested);
+		let outcome: AttemptOutcome;
+		let set: Record<string, unknown>;
+		let willRetry = false;
+		let delay = 0;
+		if (report.ok) {
+			outcome = "completed";
+			set = { status: "completed", result: report.result, progress: 100, error: null };
+		} else if (cancelled) {
+			outcome = "cancelled";
+			set = { status: "cancelled", error: report.error };
+		} else {
+			outcome = "failed";
+			willRetry = report.error.retryable && info.attempt < info.maxAttempts;
+			delay = willRetry ? backoffMillis(this.retryPolicy(info), info.attempt) : 0;
+			set = willRetry
+				? { status: "queued", error: report.error, availableAt: iso(now + delay) }
+				: { status: "failed", error: report.error };
+		}
+		const final = !willRetry;
+		Object.assign(set, { lease: null, updatedAt: iso(now) });
+		if (final) Object.assign(set, { finishedAt: iso(now), durationMillis: now - Date.parse(info.lease.startedAt) });
+		const record = this.attemptRecord(info, outcome, now, report.ok ? undefined : report.error);
+		const push: Record<string, unknown> = { history: record };
+		if (report.log?.length) push.log = { $each: report.log };
+
+		const doc = await this.tasks.updateOne(
+			{ _id: report.id, status: "running", "lease.id": report.leaseId },
+			{ $set: set, $push: push }
+		);
+		if (!doc) {
+			// Lost between the read and the write, or a resent report that raced its first copy.
+			const current = await this.tasks.findById(report.id);
+			if (current?.history.some(h => h.leaseId === report.leaseId)) return;
+			throw new LeaseLostError(report.id, report.leaseId);
+		}
+		this.leases.delete(report.id);
+		this.workers.processed(nodeId);
+		const timestamp = iso(now);
+		if (report.ok) {
+			this.host.emit(EVENTS.TASK_COMPLETED, {
+				taskId: doc._id,
+				taskType: doc.type,
+				result: report.result,
+				duration: doc.durationMillis,
+				timestamp
+			});
+		} else if (cancelled) {
+			this.host.emit(EVENTS.TASK_CANCELLED, {
+				taskId: doc._id,
+				taskType: doc.type,
+				reason: info.cancelRequested ?? report.error.message,
+				timestamp
+			});
+		} else {
+			this.emitFailed(doc, report.error, willRetry, delay, timestamp);
+		}
+		if (willRetry) {
+			this.index.requeue(doc._id, now + delay);
+			this.armDueTimer();
+		} else await this.settle(doc, outcome === "completed");
+	}
+
+	/** A worker shutting down hands back attempts it did not finish: queued again, no attempt spent. */
+	async release(nodeId: string, items: { id: string; leaseId: string }[]): Promise<string[]> {
+		const released: string[] = [];
+		for (const item of items) if (await this.returnToQueue(item.id, item.leaseId, "handed-back")) released.push(item.id);
+		this.workers.touch(nodeId);
+		return released;
+	}
+
+	/** Progress of a running attempt, kept on the task (fenced by lease, so a lost attempt cannot overwrite it). */
+	async recordProgress(taskId: string, leaseId: string, progress: number, step: string | undefined): Promise<void> {
+		await this.tasks.updateOne(
+			{ _id: taskId, status: "running", "lease.id": leaseId },
+			{ $set: { progress, step: step ?? null, updatedAt: isoNow() } }
+		);
+	}
+
+	/** A node left the cluster: every task it held goes back to the queue at once. */
+	async nodeLeft(nodeId: string): Promise<number> {
+		this.workers.remove(nodeId);
+		this.hungry.delete(nodeId);
+		const held = await this.tasks.find({ status: "running", "lease.owner": nodeId }, { projection: { lease: 1 } });
+		let requeued = 0;
+		for (const doc of held) if (await this.returnToQueue(doc._id, doc.lease!.id, "node-left")) requeued++;
+		if (requeued > 0) this.host.logger.warn(`node ${nodeId} left: ${requeued} of its tasks are queued again`);
+		return requeued;
+	}
+
+	/** Leases past their expiry go back to the queue. */
+	async sweepExpiredLeases(): Promise<number> {
+		const expired = await this.tasks.find(
+			{ status: "running", "lease.expiresAt": { $lt: isoNow() } },
+			{ projection: { lease: 1 } }
+		);
+		let requeued = 0;
+		for (const doc of expired) if (await this.returnToQueue(doc._id, doc.lease!.id, "lease-expired")) requeued++;
+		if (requeued > 0) this.host.logger.warn(`${requeued} expired leases: their tasks are queued again`);
+		return requeued;
+	}
+
+	heartbeat(beat: WorkerHeartbeat): void {
+		this.workers.heartbeat(beat);
+		if (beat.accepting && beat.running.length < beat.concurrency) this.hungry.add(beat.nodeId);
+		if (this.index.hasReady()) this.wake();
+	}
+
+	listWorkers(): WorkerView[] {
+		const byNode = new Map<string, string[]>();
+		for (const [id, info] of this.leases) {
+			const list = byNode.get(info.lease.owner) ?? [];
+			list.push(id);
+			byNode.set(info.lease.owner, list);
+		}
+		return this.workers.list(byNode);
+	}
+
+	/** Queue health for `/health/background-tasks`. */
+	async health() {
+		const failedLastHour = await this.tasks.count({
+			status: "failed",
+			finishedAt: { $gte: iso(Date.now() - HOUR_MILLIS) }
+		});
+		return { queue: this.index.stats(), activeTasks: this.leases.size, failedLastHour };
+	}
+
+	// ---- internals ----------------------------------------------------------------------------------------------
+
+	private async load(id: string): Promise<TaskDoc> {
+		const doc = await this.tasks.findById(id);
+		if (!doc) throw new TaskNotFoundError(id);
+		return doc;
+	}
+
+	private submitAnswer(doc: TaskDoc, duplicate: boolean): SubmitAnswer {
+		const answer: SubmitAnswer = { id: doc._id, status: doc.status, estimatedDurationMs: doc.estimatedDurationMillis };
+		if (duplicate) answer.duplicate = true;
+		return answer;
+	}
+
+	private async dependencyStatuses(ids: string[]): Promise<Map<string, TaskStatus>> {
+		if (ids.length === 0) return new Map();
+		const docs = await this.tasks.find({ _id: { $in: ids } }, { projection: { status: 1 } });
+		return new Map(docs.map(d => [d._id, d.status]));
+	}
+
+	/** Indexes a stored queued task and tells the world; a task whose dependency already failed fails now. */
+	private async announceQueued(doc: TaskDoc, deps: Map<string, TaskStatus>): Promise<void> {
+		this.host.emit(EVENTS.TASK_QUEUED, {
+			taskId: doc._id,
+			taskType: doc.type,
+			priority: doc.priority,
+			estimatedDuration: doc.estimatedDurationMillis,
+			metadata: doc.metadata,
+			timestamp: doc.updatedAt
+		});
+		await this.enqueue(doc, deps);
+	}
+
+	private async enqueue(doc: TaskDoc, known?: Map<string, TaskStatus>): Promise<void> {
+		const deps = known ?? (await this.dependencyStatuses(doc.dependsOn));
+		const broken = doc.dependsOn.find(d => deps.get(d) === "failed" || deps.get(d) === "cancelled");
+		if (broken) {
+			await this.failForDependency(doc._id, broken);
+			return;
+		}
+		const pending = doc.dependsOn.filter(d => deps.get(d) !== "completed");
+		this.index.add({ ...this.entryOf(doc), pendingDeps: pending });
+		// A dependency may have finished between the status read and the add above.
+		if (pending.length > 0) {
+			const again = await this.dependencyStatuses(pending);
+			for (const [depId, status] of again) {
+				if (status === "completed") this.index.resolveDependency(doc._id, depId);
+				else if (status === "failed" || status === "cancelled") {
+					await this.failForDependency(doc._id, depId);
+					return;
+				}
+			}
+		}
+		this.armDueTimer();
+		this.wake();
+	}
+
+	private entryOf(doc: TaskDoc) {
+		return {
+			id: doc._id,
+			type: doc.type,
+			priority: doc.priority,
+			key: doc.key,
+			availableAt: Date.parse(doc.availableAt)
+		};
+	}
+
+	/** After a final state: free the key and type slot, fail what depended on a failure, chain a recurring task. */
+	private async settle(doc: TaskDoc, completed: boolean): Promise<void> {
+		const dependants = this.index.finish(doc._id, completed);
+		for (const id of dependants) await this.failForDependency(id, doc._id);
+		if (doc.cron && doc.status !== "cancelled") await this.scheduleNextOccurrence(doc);
+		this.wake();
+	}
+
+	private async failForDependency(id: string, depId: string): Promise<void> {
+		const now = iso(Date.now());
+		const error: TaskFailure = {
+			message: `Dependency ${depId} did not complete`,
+			type: ERROR_TYPES.DEPENDENCY_FAILED,
+			errorClass: "fatal",
+			retryable: false,
+			data: { dependency: depId }
+		};
+		const doc = await this.tasks.updateOne(
+			{ _id: id, status: "queued" },
+			{ $set: { status: "failed", error, finishedAt: now, updatedAt: now } }
+		);
+		if (!doc) return;
+		this.emitFailed(doc, error, false, 0, now);
+		await this.settle(doc, false);
+	}
+
+	private async scheduleNextOccurrence(doc: TaskDoc): Promise<void> {
+		const now = Date.now();
+		const next = nextCronRun(doc.cron!, doc.timeZone, Math.max(now, Date.parse(doc.availableAt)));
+		const occurrence: TaskDoc = {
+			...doc,
+			_id: newId(),
+			status: "queued",
+			availableAt: iso(next),
+			runAt: null,
+			attempts: 0,
+			lease: null,
+			cancelRequested: null,
+			progress: 0,
+			step: null,
+			result: null,
+			error: null,
+			parentId: doc.parentId ?? doc._id,
+			nodeId: null,
+			createdAt: iso(now),
+			updatedAt: iso(now),
+			startedAt: null,
+			finishedAt: null,
+			durationMillis: null,
+			history: [],
+			log: []
+		};
+		delete occurrence.idempotencyKey;
+		await this.tasks.insert(occurrence);
+		await this.announceQueued(occurrence, new Map());
+	}
+
+	/**
+	 * Puts a running task back in the queue, if `leaseId` still holds it. A hand-back spends no attempt; a lost
+	 * lease does, and a task out of attempts goes to the dead letters instead. A task whose cancel was pending ends
+	 * cancelled.
+	 */
+	private async returnToQueue(id: string, leaseId: string, outcome: AttemptOutcome): Promise<boolean> {
+		const doc = await this.tasks.findById(id);
+		if (!doc || doc.status !== "running" || doc.lease?.id !== leaseId) return false;
+		const now = Date.now();
+		const info: LeaseInfo = this.leases.get(id) ?? this.infoOf(doc);
+		const record = this.attemptRecord(info, outcome, now);
+		const fence = { _id: id, status: "running", "lease.id": leaseId };
+		let set: Record<string, unknown>;
+		const inc: Record<string, number> = {};
+		if (doc.cancelRequested) set = { status: "cancelled", finishedAt: iso(now) };
+		else if (outcome !== "handed-back" && doc.attempts >= doc.maxAttempts)
+			set = {
+				status: "failed",
+				finishedAt: iso(now),
+				error: {
+					message: `Lease lost (${outcome}) on the last attempt`,
+					type: ERROR_TYPES.LEASE_LOST,
+					errorClass: "retryable",
+					retryable: true
+				}
+			};
+		else {
+			set = { status: "queued", availableAt: iso(now) };
+			if (outcome === "handed-back") inc.attempts = -1;
+		}
+		Object.assign(set, { lease: null, updatedAt: iso(now) });
+		const update: Record<string, any> = { $set: set, $push: { history: record } };
+		if (inc.attempts) update.$inc = inc;
+		const updated = await this.tasks.updateOne(fence, update);
+		if (!updated) return false;
+		this.leases.delete(id);
+		if (updated.status === "queued") {
+			this.index.requeue(id, now);
+			this.wake();
+		} else {
+			if (updated.status === "cancelled")
+				this.host.emit(EVENTS.TASK_CANCELLED, {
+					taskId: id,
+					taskType: updated.type,
+					reason: updated.cancelRequested,
+					timestamp: iso(now)
+				});
+			else this.emitFailed(updated, updated.error!, false, 0, iso(now));
+			await this.settle(updated, false);
+		}
+		return true;
+	}
+
+	private emitFailed(doc: TaskDoc, error: TaskFailure, willRetry: boolean, retryAfter: number, timestamp: string) {
+		this.host.emit(EVENTS.TASK_FAILED, {
+			taskId: doc._id,
+			taskType: doc.type,
+			error: error.message,
+			errorType: error.type,
+			errorClass: error.errorClass,
+			retryable: error.retryable,
+			attemptCount: doc.attempts,
+			willRetry,
+			...(willRetry ? { retryAfter } : {}),
+			timestamp
+		});
+	}
+
+	private trackLease(doc: TaskDoc): void {
+		this.leases.set(doc._id, this.infoOf(doc));
+	}
+
+	private infoOf(doc: TaskDoc): LeaseInfo {
+		return {
+			lease: { ...doc.lease! },
+			attempt: doc.attempts,
+			maxAttempts: doc.maxAttempts,
+			type: doc.type,
+			cancelRequested: doc.cancelRequested
+		};
+	}
+
+	/**
+	 * The lease as this scheduler granted it, or as stored (another scheduler granted it); null when that attempt is
+	 * already recorded (a worker resending its report).
+	 */
+	private async leaseInfo(id: string, leaseId: string): Promise<LeaseInfo | null> {
+		const info = this.leases.get(id);
+		if (info && info.lease.id === leaseId) return info;
+		const doc = await this.tasks.findById(id);
+		if (!doc) throw new TaskNotFoundError(id);
+		if (doc.lease?.id === leaseId) return this.infoOf(doc);
+		if (doc.history.some(h => h.leaseId === leaseId)) return null;
+		throw new LeaseLostError(id, leaseId);
+	}
+
+	private retryPolicy(info: LeaseInfo): RetryPolicy {
+		const registry = this.options.registry;
+		return registry.has(info.type) ? registry.get(info.type).retry : { maxAttempts: info.maxAttempts, ...DEFAULT_RETRY };
+	}
+
+	private attemptRecord(info: LeaseInfo, outcome: AttemptOutcome, now: number, error?: TaskFailure): AttemptRecord {
+		const record: AttemptRecord = {
+			attempt: info.attempt,
+			leaseId: info.lease.id,
+			nodeId: info.lease.owner,
+			startedAt: info.lease.startedAt,
+			endedAt: iso(now),
+			outcome
+		};
+		if (error) record.error = error;
+		return record;
+	}
+
+	/** Tells hungry workers there is work, at most once per tick. */
+	private wake(): void {
+		if (this.wakeScheduled || this.hungry.size === 0 || this.stopped) return;
+		if (!this.index.hasReady()) return;
+		this.wakeScheduled = true;
+		setImmediate(() => {
+			this.wakeScheduled = false;
+			if (this.hungry.size === 0 || !this.index.hasReady()) return;
+			this.hungry.clear();
+			this.host.wakeWorkers();
+		});
+	}
+
+	/** Keeps one timer armed for the earliest delayed task, so its workers are woken when it is due. */
+	private armDueTimer(): void {
+		const next = this.index.nextDueAt();
+		if (next === undefined || next >= this.dueAt || this.stopped) return;
+		if (this.dueTimer) clearTimeout(this.dueTimer);
+		this.dueAt = next;
+		this.dueTimer = setTimeout(() => {
+			this.dueTimer = null;
+			this.dueAt = Infinity;
+			this.wake();
+			this.armDueTimer();
+		}, Math.max(0, next - Date.now()));
+		this.dueTimer.unref();
+	}
+}

@@ -1,0 +1,119 @@
+import type { LogLevel } from "../tasks/definition";
+import type { Doc } from "../store";
+import type { TaskFailure } from "./classify";
+
+export type TaskStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
+export const TASK_STATUSES: TaskStatus[] = ["queued", "running", "completed", "failed", "cancelled"];
+
+export interface Lease {
+	id: string;
+	owner: string;
+	startedAt: string;
+	expiresAt: string;
+}
+
+/** How one attempt ended. */
+export type AttemptOutcome = "completed" | "failed" | "cancelled" | "lease-expired" | "node-left" | "handed-back";
+
+export interface AttemptRecord {
+	attempt: number;
+	leaseId: string;
+	nodeId: string;
+	startedAt: string;
+	endedAt: string;
+	outcome: AttemptOutcome;
+	error?: TaskFailure;
+}
+
+export interface LogEntry {
+	timestamp: string;
+	level: LogLevel;
+	message: string;
+	data?: unknown;
+}
+
+/** A task as stored. Timestamps are ISO 8601 UTC strings, which sort the same in both stores. */
+export interface TaskDoc extends Doc {
+	type: string;
+	payload: unknown;
+	priority: number;
+	key: string | null;
+	dependsOn: string[];
+	status: TaskStatus;
+	runAt: string | null;
+	cron: string | null;
+	timeZone: string | null;
+	/** Not before this (runAt, cron occurrence, retry backoff). */
+	availableAt: string;
+	maxAttempts: number;
+	timeoutMillis: number;
+	estimatedDurationMillis: number;
+	idempotencyKey?: string;
+	metadata: Record<string, unknown>;
+	/** Attempts started and not handed back. */
+	attempts: number;
+	lease: Lease | null;
+	/** Set while a cancel waits for the running attempt to stop. */
+	cancelRequested: string | null;
+	progress: number;
+	step: string | null;
+	result: unknown;
+	error: TaskFailure | null;
+	/** Occurrence chain of a recurring task: the first occurrence's id. */
+	parentId: string | null;
+	nodeId: string | null;
+	createdAt: string;
+	updatedAt: string;
+	startedAt: string | null;
+	finishedAt: string | null;
+	durationMillis: number | null;
+	history: AttemptRecord[];
+	log: LogEntry[];
+}
+
+export type TaskView = Omit<TaskDoc, "_id"> & { id: string };
+
+/** The public shape: `id` instead of `_id`. */
+export function toView(doc: TaskDoc): TaskView {
+	const { _id, ...rest } = doc;
+	return { id: _id, ...rest };
+}
+
+/** What a worker receives for one attempt. */
+export interface LeasedTask {
+	id: string;
+	type: string;
+	payload: unknown;
+	attempt: number;
+	leaseId: string;
+	leaseExpiresAt: string;
+	timeoutMillis: number;
+}
+
+/** What a worker reports when an attempt ends. */
+export type FinishReport = {
+	id: string;
+	leaseId: string;
+	log?: LogEntry[];
+} & ({ ok: true; result: unknown } | { ok: false; error: TaskFailure });
+
+export interface FinishAnswer {
+	id: string;
+	accepted: boolean;
+	/** Set when the report was refused (LEASE_LOST). */
+	error?: string;
+}
+
+export interface RenewItem {
+	id: string;
+	leaseId: string;
+	log?: LogEntry[];
+}
+
+export interface RenewAnswer {
+	/** Leases this worker no longer holds: stop those attempts, their results would be refused. */
+	lost: string[];
+	/** Tasks cancelled while running: abort them. */
+	abort: string[];
+	leaseExpiresAt: string;
+}

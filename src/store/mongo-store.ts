@@ -1,0 +1,89 @@
+import { Collection as MongoCollection, Db, MongoClient, MongoServerError } from "mongodb";
+import { Collection, Doc, DuplicateKeyError, FindOptions, IndexOptions, Query, Store, Update } from "./store";
+
+const DUPLICATE_KEY = 11000;
+
+class MongoStoreCollection<T extends Doc> implements Collection<T> {
+	constructor(private readonly c: MongoCollection<any>) {}
+
+	async insert(doc: T): Promise<T> {
+		try {
+			await this.c.insertOne({ ...doc });
+			return doc;
+		} catch (err) {
+			if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) throw new DuplicateKeyError(err.message);
+			throw err;
+		}
+	}
+
+	findById(id: string): Promise<T | null> {
+		return this.c.findOne({ _id: id }) as Promise<T | null>;
+	}
+
+	findOne(query: Query): Promise<T | null> {
+		return this.c.findOne(query) as Promise<T | null>;
+	}
+
+	find(query: Query, options: FindOptions = {}): Promise<T[]> {
+		let cursor = this.c.find(query, { projection: options.projection });
+		if (options.sort) cursor = cursor.sort(options.sort);
+		if (options.skip) cursor = cursor.skip(options.skip);
+		if (options.limit) cursor = cursor.limit(options.limit);
+		return cursor.toArray() as Promise<T[]>;
+	}
+
+	count(query: Query): Promise<number> {
+		return this.c.countDocuments(query);
+	}
+
+	updateOne(query: Query, update: Update): Promise<T | null> {
+		return this.c.findOneAndUpdate(query, update as any, { returnDocument: "after" }) as Promise<T | null>;
+	}
+
+	async updateMany(query: Query, update: Update): Promise<number> {
+		const res = await this.c.updateMany(query, update as any);
+		return res.modifiedCount;
+	}
+
+	async deleteMany(query: Query): Promise<number> {
+		const res = await this.c.deleteMany(query);
+		return res.deletedCount;
+	}
+
+	async ensureIndex(field: string, options: IndexOptions = {}): Promise<void> {
+		await this.c.createIndex({ [field]: 1 }, { unique: options.unique, sparse: options.sparse });
+	}
+}
+
+/** MongoDB through the official driver; the database is the one the URI names, `nightshift` if none. */
+export class MongoStore implements Store {
+	readonly kind = "mongodb" as const;
+	private readonly client: MongoClient;
+	private readonly db: Db;
+
+	constructor(uri: string) {
+		this.client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000 });
+		this.db = this.client.db(/^mongodb(?:\+srv)?:\/\/[^/]+\/([^?]+)/.exec(uri)?.[1] || "nightshift");
+	}
+
+	async connect(): Promise<void> {
+		await this.client.connect();
+	}
+
+	async close(): Promise<void> {
+		await this.client.close();
+	}
+
+	async ping(): Promise<boolean> {
+		try {
+			await this.db.command({ ping: 1 });
+			return true;
+		} catch {
+			return false;
+		}
+	}
+
+	collection<T extends Doc>(name: string): Collection<T> {
+		return new MongoStoreCollection<T>(this.db.collection(name));
+	}
+}

@@ -1,0 +1,62 @@
+/**
+ * The storage contract shared by MongoDB and NeDB. It is deliberately small: the query and update operators listed
+ * here behave the same in both engines, and `updateOne` is a conditional find-and-modify, which is what leases and
+ * locks are built from (the condition is the fence).
+ */
+export type Doc = { _id: string } & Record<string, any>;
+
+/** Equality, `$in`, `$nin`, `$ne`, `$lt`, `$lte`, `$gt`, `$gte`, `$exists`, `$or`, dotted paths. */
+export type Query = Record<string, unknown>;
+
+export interface Update {
+	$set?: Record<string, unknown>;
+	$unset?: Record<string, true | 1 | "">;
+	$inc?: Record<string, number>;
+	/** `{ field: value }` or `{ field: { $each: [...] } }`. */
+	$push?: Record<string, unknown>;
+}
+
+export interface FindOptions {
+	sort?: Record<string, 1 | -1>;
+	limit?: number;
+	skip?: number;
+	/** Inclusion (`1`) or exclusion (`0`) of fields, not both. */
+	projection?: Record<string, 0 | 1>;
+}
+
+export interface IndexOptions {
+	unique?: boolean;
+	sparse?: boolean;
+}
+
+export interface Collection<T extends Doc = Doc> {
+	insert(doc: T): Promise<T>;
+	findById(id: string): Promise<T | null>;
+	findOne(query: Query): Promise<T | null>;
+	find(query: Query, options?: FindOptions): Promise<T[]>;
+	count(query: Query): Promise<number>;
+	/** Applies `update` to one document matching `query`; answers it as updated, or null when none matched. */
+	updateOne(query: Query, update: Update): Promise<T | null>;
+	/** Applies `update` to every matching document; answers how many. */
+	updateMany(query: Query, update: Update): Promise<number>;
+	deleteMany(query: Query): Promise<number>;
+	ensureIndex(field: string, options?: IndexOptions): Promise<void>;
+}
+
+export interface Store {
+	readonly kind: "mongodb" | "nedb";
+	connect(): Promise<void>;
+	close(): Promise<void>;
+	/** True when the backing engine answers. */
+	ping(): Promise<boolean>;
+	collection<T extends Doc = Doc>(name: string): Collection<T>;
+}
+
+/** Raised by `insert` when a unique index refuses the document, whatever the engine. */
+export class DuplicateKeyError extends Error {
+	readonly code = "DUPLICATE_KEY";
+	constructor(message: string) {
+		super(message);
+		this.name = "DuplicateKeyError";
+	}
+}

@@ -1,0 +1,51 @@
+import type { RetryPolicy } from "../scheduler/retry-policy";
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** What a handler gets for one attempt. */
+export interface TaskContext<P = unknown> {
+	taskId: string;
+	payload: P;
+	/** 1 for the first attempt. */
+	attempt: number;
+	/** Node running this attempt. */
+	nodeId: string;
+	/** Aborted on cancel, timeout, lost lease or shutdown hand-back; `signal.reason` says which. */
+	signal: AbortSignal;
+	/** Reports progress (0–100) and the current step; throttled to 10 events/s, the last always delivered. */
+	progress(percent: number, step?: string): void;
+	/** Appends to the task's execution log. */
+	log(level: LogLevel, message: string, data?: unknown): void;
+	/** The URL policy every URL a task touches must pass. */
+	urls: UrlGuard;
+}
+
+export interface UrlGuard {
+	/** Throws URL_NOT_ALLOWED for a URL this deployment must not reach. */
+	assertAllowed(url: string): Promise<void>;
+	/** A `dns.lookup` that refuses forbidden addresses at connect time (DNS rebinding, redirects). */
+	lookup: typeof import("node:dns").lookup;
+}
+
+/** A task type: one file under `tasks/` exporting `default defineTask({...})`. */
+export interface TaskDefinition<P = any, R = unknown> {
+	/** Unique name used on submit (`type`). */
+	name: string;
+	description: string;
+	/** fastest-validator schema of the payload, checked on submit (422 on mismatch). */
+	params: Record<string, unknown>;
+	/** Per-attempt timeout; the handler's signal aborts then. @default DEFAULT_TASK_TIMEOUT_MILLIS */
+	timeoutMillis?: number;
+	retry?: Partial<RetryPolicy>;
+	/** Most attempts of this type running at once across the cluster. @default unlimited */
+	concurrency?: number;
+	/** Shown on submit and used for progress estimates. @default 1000 */
+	estimatedDurationMillis?: number;
+	/** The URLs a payload will touch, checked against the URL policy on submit. */
+	urls?(payload: P): string[];
+	handler(ctx: TaskContext<P>): Promise<R>;
+}
+
+export function defineTask<P = any, R = unknown>(definition: TaskDefinition<P, R>): TaskDefinition<P, R> {
+	return definition;
+}
