@@ -41,13 +41,8 @@ function option<T>(env: string, def: T, parse: Parser<T>, doc: string): Option<T
 	return { env, default: def, parse, doc };
 }
 
-export const ALL_SERVICES = [
-	"api",
-	"scheduler",
-	"browser-pool",
-	"resource-guard",
-	"reporter"
-] as const;
+/** The services that exist today; `SERVICES` defaults to all of them (embedded mode). */
+export const ALL_SERVICES = ["api", "scheduler", "browser-pool", "resource-guard"] as const;
 
 export const CONFIG_SCHEMA = {
 	nodeID: option("NODE_ID", `${os.hostname()}-${process.pid}`, str, "Moleculer node ID of this process."),
@@ -62,7 +57,7 @@ export const CONFIG_SCHEMA = {
 		"SERVICES",
 		[...ALL_SERVICES] as string[],
 		list,
-		"Comma-separated services this process runs (`api,scheduler,browser-pool,resource-guard,reporter`)."
+		"Comma-separated services this process runs (`api,scheduler,browser-pool,resource-guard`)."
 	),
 	mongoUri: option("MONGO_URI", "", str, "MongoDB connection string. Empty: NeDB files under `DATA_DIR`."),
 	dataDir: option("DATA_DIR", path.resolve("data"), str, "Directory for NeDB files and artifacts (embedded mode)."),

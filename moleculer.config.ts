@@ -1,0 +1,32 @@
+import type { BrokerOptions } from "moleculer";
+import { Config, loadConfig } from "./src/config";
+import { DrainMiddleware } from "./src/middlewares/drain.middleware";
+import { replCommands } from "./src/repl/commands";
+
+/**
+ * Broker options from the typed config. Every value comes from `src/config.ts` (env-overridable); no secrets here.
+ * `nightshift` carries the config to the services (see src/runtime.ts).
+ */
+export function brokerOptions(config: Config): BrokerOptions & { nightshift: Config } {
+	return {
+		namespace: config.namespace,
+		nodeID: config.nodeID,
+		transporter: config.transporter || null,
+		logger: config.logLevel === "silent" ? false : { type: "Console", options: { level: config.logLevel, formatter: "short" } },
+		// Calls fail fast rather than pile up; dispatch calls additionally pass `retries: 0`.
+		requestTimeout: 10_000,
+		retryPolicy: { enabled: false },
+		// Short heartbeats: a killed node is noticed in a few seconds and its leases handed back at once.
+		heartbeatInterval: 1,
+		heartbeatTimeout: 4,
+		registry: { strategy: "RoundRobin", preferLocal: true },
+		validator: true,
+		middlewares: [DrainMiddleware()],
+		replOptions: { delimiter: "nightshift $", customCommands: replCommands },
+		// main.ts handles SIGTERM/SIGINT itself so the exit code and the drain are under its control.
+		skipProcessEventRegistration: true,
+		nightshift: config
+	} as BrokerOptions & { nightshift: Config };
+}
+
+export default brokerOptions(loadConfig());

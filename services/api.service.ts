@@ -1,0 +1,191 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Context, ServiceSchema } from "moleculer";
+import ApiGateway from "moleculer-web";
+import { SseHub } from "../src/api/sse-hub";
+import { isLoopback } from "../src/config";
+import { ERROR_TYPES, UnauthorizedError } from "../src/errors";
+import { EVENTS } from "../src/events";
+import { configOf } from "../src/runtime";
+
+type Req = IncomingMessage & { $params: Record<string, string>; $ctx: Context };
+
+function isTerminal(event: string, payload: { willRetry?: boolean }): boolean {
+	return (
+		event === EVENTS.TASK_COMPLETED ||
+		event === EVENTS.TASK_CANCELLED ||
+		(event === EVENTS.TASK_FAILED && payload.willRetry === false)
+	);
+}
+
+/** Maps body-parser and gateway errors to the one error shape: `{ name, message, code, type, data }`. */
+function normalizeError(err: any): { name: string; message: string; code: number; type: string; data?: unknown } {
+	if (err?.type === "entity.too.large" || err?.status === 413)
+		return { name: "PayloadTooLargeError", message: "Request body is too large", code: 413, type: "PAYLOAD_TOO_LARGE", data: { limit: err.limit } };
+	if (err?.type === "entity.parse.failed")
+		return { name: "InvalidJsonError", message: "Request body is not valid JSON", code: 400, type: "INVALID_JSON" };
+	const code = Number.isInteger(err?.code) && err.code >= 400 && err.code < 600 ? err.code : 500;
+	return {
+		name: err?.name ?? "Error",
+		message: code === 500 ? "Internal server error" : String(err?.message ?? "error"),
+		code,
+		type: typeof err?.type === "string" && /^[A-Z0-9_]+$/.test(err.type) ? err.type : code === 500 ? "INTERNAL_ERROR" : "REQUEST_ERROR",
+		data: code === 500 ? undefined : err?.data
+	};
+}
+
+/** The HTTP gateway: REST routes, server-sent events, health. Thin: every route is a service call. */
+const ApiService = {
+	name: "api",
+	mixins: [ApiGateway],
+
+	settings: {
+		// Filled from the config in `merged`.
+		port: 3000,
+		ip: "127.0.0.1",
+		log4XXResponses: false,
+		logRequest: "debug",
+		logResponse: "debug",
+		routes: [] as any[],
+		onError(this: any, req: IncomingMessage, res: ServerResponse, err: any) {
+			const body = normalizeError(err);
+			if (body.code === 500) this.logger.error("request failed", { url: req.url, err });
+			res.setHeader("Content-Type", "application/json; charset=utf-8");
+			res.writeHead(body.code);
+			res.end(JSON.stringify(body));
+		}
+	},
+
+	actions: {
+		health(this: any) {
+			return { status: "ok", nodeId: this.broker.nodeID, uptimeSecs: Math.round(process.uptime()) };
+		},
+		/** shared/seeds/001 §7.2. */
+		async backgroundTasksHealth(this: any, ctx: Context) {
+			const [scheduler, workers] = await Promise.all([
+				ctx.call<any>("scheduler.health").catch(() => null),
+				ctx.call<any[]>("scheduler.workers").catch(() => [] as any[])
+			]);
+			const capacity = workers.reduce((n: number, w: any) => n + (w.concurrency ?? 0), 0);
+			const busy = workers.reduce((n: number, w: any) => n + w.currentTasks.length, 0);
+			const transit = this.broker.transit;
+			return {
+				status: scheduler && scheduler.store.connected ? "ok" : "degraded",
+				queue_health: scheduler?.queue ?? null,
+				browser_pool_status: { workers: workers.length, capacity, busy, free: Math.max(0, capacity - busy) },
+				active_tasks: scheduler?.activeTasks ?? null,
+				failed_tasks_last_hour: scheduler?.failedLastHour ?? null,
+				transporter_connection: transit
+					? { connected: !!transit.connected, type: this.broker.transit.tx.constructor.name }
+					: { connected: true, type: "none (embedded)" },
+				store_connection: scheduler?.store ?? { connected: false }
+			};
+		}
+	},
+
+	events: {
+		"task.*": {
+			// Replaced in `merged` by a group of this node's own.
+			group: "api-sse",
+			handler(this: any, ctx: Context) {
+				this.hub.publish(ctx.eventName, ctx.params);
+			}
+		}
+	},
+
+	methods: {
+		authenticate(this: any, _ctx: Context, _route: unknown, req: IncomingMessage) {
+			const keys: string[] = configOf(this.broker).apiKeys;
+			if (keys.length === 0) return null;
+			const header = req.headers["x-api-key"] ?? /^Bearer (.+)$/i.exec(req.headers.authorization ?? "")?.[1];
+			if (typeof header === "string" && keys.includes(header)) return { apiKey: true };
+			throw new UnauthorizedError();
+		},
+
+		/** `GET /api/tasks/:id/events`: the task now, then its events until it ends. */
+		async streamTask(this: any, req: Req, res: ServerResponse) {
+			const id = req.$params.id;
+			let task: any;
+			try {
+				task = await req.$ctx.call("scheduler.get", { id });
+			} catch (err) {
+				return this.settings.onError.call(this, req, res, err);
+			}
+			const ended = ["completed", "failed", "cancelled"].includes(task.status);
+			this.hub.open(
+				{
+					res,
+					accepts: (_event: string, payload: any) => payload.taskId === id,
+					endsWith: isTerminal
+				},
+				[{ event: "task.snapshot", data: task }]
+			);
+			if (ended) res.end();
+		},
+
+		/** `GET /api/events`: every task event, optionally only of one `type`. */
+		streamAll(this: any, req: Req, res: ServerResponse) {
+			const type = req.$params.type;
+			this.hub.open({ res, accepts: (_e: string, p: any) => !type || p.taskType === type || p.taskType === undefined });
+		}
+	},
+
+	/** Settings that come from the config are set here, before moleculer-web reads them in its `created`. */
+	merged(this: any, schema: ServiceSchema<any>) {
+		const config = configOf(this.broker);
+		if (!isLoopback(config.host) && config.apiKeys.length === 0)
+			throw new Error("API_KEYS must be set when the gateway listens on a non-loopback address");
+		// Task events are emitted (one delivery per service group); every gateway instance needs all of them for
+		// its SSE clients, so each node subscribes in a group of its own.
+		schema.events!["task.*"] = { ...(schema.events!["task.*"] as object), group: `api-sse-${this.broker.nodeID}` } as any;
+		const bodyParsers = { json: { limit: config.bodyLimit, strict: false }, urlencoded: false };
+		schema.settings = {
+			...schema.settings,
+			port: config.port,
+			ip: config.host,
+			routes: [
+				{
+					path: "/api",
+					authentication: true,
+					mappingPolicy: "restrict",
+					mergeParams: true,
+					bodyParsers,
+					aliases: {
+						"POST /tasks": "scheduler.submit",
+						"GET /tasks": "scheduler.list",
+						"GET /tasks/:id": "scheduler.get",
+						"POST /tasks/:id/cancel": "scheduler.cancel",
+						"POST /tasks/:id/retry": "scheduler.retry",
+						"GET /tasks/:id/events"(this: any, req: Req, res: ServerResponse) {
+							return this.streamTask(req, res);
+						},
+						"GET /events"(this: any, req: Req, res: ServerResponse) {
+							return this.streamAll(req, res);
+						},
+						"GET /dead-letters": "scheduler.deadLetters",
+						"GET /task-types": "scheduler.types",
+						"GET /workers": "scheduler.workers"
+					}
+				},
+				{
+					path: "/health",
+					mappingPolicy: "restrict",
+					aliases: {
+						"GET /": "api.health",
+						"GET /background-tasks": "api.backgroundTasksHealth"
+					}
+				}
+			]
+		};
+	},
+
+	created(this: any) {
+		this.hub = new SseHub();
+	},
+
+	stopped(this: any) {
+		this.hub?.closeAll();
+	}
+} as ServiceSchema<any>;
+
+export const API_ERROR_TYPES = { ...ERROR_TYPES, PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE", INVALID_JSON: "INVALID_JSON" };
+export default ApiService;

@@ -1,0 +1,40 @@
+import { ServiceBroker } from "moleculer";
+import { brokerOptions } from "../moleculer.config";
+import { SERVICE_SCHEMAS } from "../services";
+import { loadConfig } from "./config";
+
+/** Starts a broker with the services `SERVICES` names; `--repl` opens the REPL on it. */
+async function main(): Promise<void> {
+	const config = loadConfig();
+	const unknown = config.services.filter(name => !SERVICE_SCHEMAS[name]);
+	if (unknown.length > 0)
+		throw new Error(`SERVICES names unknown services: ${unknown.join(", ")} (known: ${Object.keys(SERVICE_SCHEMAS).join(", ")})`);
+	const broker = new ServiceBroker(brokerOptions(config));
+	for (const name of config.services) broker.createService(SERVICE_SCHEMAS[name]);
+
+	let stopping = false;
+	const stop = (signal: string) => {
+		if (stopping) return;
+		stopping = true;
+		broker.logger.info(`${signal}: draining and stopping`);
+		broker.stop().then(
+			() => process.exit(0),
+			err => {
+				broker.logger.error("stop failed", err);
+				process.exit(1);
+			}
+		);
+	};
+	process.on("SIGTERM", () => stop("SIGTERM"));
+	process.on("SIGINT", () => stop("SIGINT"));
+
+	await broker.start();
+	if (process.argv.includes("--repl")) broker.repl();
+	else if (config.services.includes("api"))
+		broker.logger.info(`gateway on http://${config.host}:${(broker.getLocalService("api") as any).server.address().port}`);
+}
+
+main().catch(err => {
+	console.error(err?.message ?? err);
+	process.exit(1);
+});

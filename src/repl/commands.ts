@@ -1,0 +1,116 @@
+import type { ServiceBroker } from "moleculer";
+
+/** What a REPL command prints; errors print as `type: message` instead of a stack. */
+async function show(broker: ServiceBroker, work: () => Promise<unknown>): Promise<void> {
+	try {
+		console.log(JSON.stringify(await work(), null, 2));
+	} catch (err: any) {
+		console.error(`${err?.type ?? "ERROR"}: ${err?.message ?? err}`);
+		broker.logger.debug(err);
+	}
+}
+
+function table(rows: Record<string, unknown>[], columns: string[]): string {
+	const cells = rows.map(r => columns.map(c => String(r[c] ?? "")));
+	const widths = columns.map((c, i) => Math.max(c.length, ...cells.map(row => row[i].length)));
+	const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i])).join("  ");
+	return [line(columns), ...cells.map(line)].join("\n");
+}
+
+/** moleculer-repl custom commands (`npm run repl`). */
+export const replCommands = [
+	{
+		command: "tasks",
+		description: "List tasks (newest first)",
+		options: [
+			{ option: "-s, --status <status>", description: "queued, running, completed, failed or cancelled" },
+			{ option: "-t, --type <type>", description: "task type" },
+			{ option: "-l, --limit <n>", description: "how many (default 20)" }
+		],
+		async action(broker: ServiceBroker, args: any) {
+			const { status, type, limit } = args.options;
+			try {
+				const page: any = await broker.call("scheduler.list", { status, type, limit: Number(limit ?? 20) });
+				console.log(table(page.items, ["id", "type", "status", "priority", "attempts", "progress", "createdAt"]));
+				console.log(`${page.items.length} of ${page.total}`);
+			} catch (err: any) {
+				console.error(`${err?.type ?? "ERROR"}: ${err?.message ?? err}`);
+			}
+		}
+	},
+	{
+		command: "task <id>",
+		description: "Show one task with its attempts and log",
+		async action(broker: ServiceBroker, args: any) {
+			await show(broker, () => broker.call("scheduler.get", { id: args.id }));
+		}
+	},
+	{
+		command: "submit <type> [payload]",
+		description: "Submit a task: submit http.check '{\"url\":\"https://example.org\"}'",
+		options: [
+			{ option: "-p, --priority <n>", description: "1–10 (default 5)" },
+			{ option: "-k, --key <key>", description: "per-key FIFO key" }
+		],
+		async action(broker: ServiceBroker, args: any) {
+			await show(broker, async () => {
+				let payload: unknown = {};
+				if (args.payload) {
+					try {
+						payload = JSON.parse(args.payload);
+					} catch {
+						throw Object.assign(new Error("payload is not valid JSON"), { type: "INVALID_JSON" });
+					}
+				}
+				const { priority, key } = args.options;
+				return broker.call("scheduler.submit", {
+					type: args.type,
+					payload,
+					...(priority ? { priority: Number(priority) } : {}),
+					...(key ? { key } : {})
+				});
+			});
+		}
+	},
+	{
+		command: "cancel <id>",
+		description: "Cancel a queued or running task",
+		async action(broker: ServiceBroker, args: any) {
+			await show(broker, () => broker.call("scheduler.cancel", { id: args.id, reason: "cancelled from the REPL" }));
+		}
+	},
+	{
+		command: "workers",
+		description: "List live workers",
+		async action(broker: ServiceBroker) {
+			try {
+				const workers: any[] = await broker.call("scheduler.workers");
+				console.log(
+					table(
+						workers.map(w => ({ ...w, currentTasks: w.currentTasks.length })),
+						["nodeId", "concurrency", "currentTasks", "processed", "lastHeartbeat", "accepting"]
+					)
+				);
+			} catch (err: any) {
+				console.error(`${err?.type ?? "ERROR"}: ${err?.message ?? err}`);
+			}
+		}
+	},
+	{
+		command: "dead-letters",
+		description: "List tasks that failed for good",
+		async action(broker: ServiceBroker) {
+			try {
+				const page: any = await broker.call("scheduler.deadLetters", { limit: 50 });
+				console.log(
+					table(
+						page.items.map((t: any) => ({ ...t, error: t.error?.message })),
+						["id", "type", "attempts", "finishedAt", "error"]
+					)
+				);
+			} catch (err: any) {
+				console.error(`${err?.type ?? "ERROR"}: ${err?.message ?? err}`);
+			}
+		}
+	}
+];

@@ -1,0 +1,80 @@
+import { ERROR_TYPES, TaskError, TaskTimeoutError } from "../errors";
+import { classifyError } from "../scheduler/classify";
+import type { FinishReport, LeasedTask, LogEntry } from "../scheduler/task-doc";
+import type { LogLevel, TaskContext, UrlGuard } from "../tasks/definition";
+import type { TaskType } from "../tasks/registry";
+import { isoNow } from "../time";
+
+/** Most log entries one attempt keeps; a handler logging in a loop must not exhaust the worker's memory. */
+export const MAX_LOG_ENTRIES = 1000;
+
+export interface AttemptHooks {
+	nodeId: string;
+	urls: UrlGuard;
+	/** Aborts this attempt (cancel, lost lease, hand-back); the timeout is added here. */
+	controller: AbortController;
+	progress(percent: number, step: string | undefined): void;
+	log(entry: LogEntry): void;
+}
+
+/**
+ * Runs one attempt of a task: builds its context, enforces the timeout, and turns whatever happens into a report.
+ * A handler that ignores its signal is left behind when the attempt is aborted; its late result is dropped.
+ */
+export async function runAttempt(type: TaskType, task: LeasedTask, hooks: AttemptHooks): Promise<FinishReport> {
+	const { controller } = hooks;
+	const timer = setTimeout(() => controller.abort(new TaskTimeoutError(task.timeoutMillis)), task.timeoutMillis);
+	let logged = 0;
+	const ctx: TaskContext = {
+		taskId: task.id,
+		payload: task.payload,
+		attempt: task.attempt,
+		nodeId: hooks.nodeId,
+		signal: controller.signal,
+		urls: hooks.urls,
+		progress: (percent, step) => hooks.progress(Math.max(0, Math.min(100, Number(percent) || 0)), step),
+		log: (level: LogLevel, message: string, data?: unknown) => {
+			if (++logged > MAX_LOG_ENTRIES) return;
+			const entry: LogEntry = { timestamp: isoNow(), level, message: String(message) };
+			if (data !== undefined) entry.data = data;
+			hooks.log(logged === MAX_LOG_ENTRIES ? { ...entry, message: `${entry.message} (log limit reached)` } : entry);
+		}
+	};
+	try {
+		const result = await untilAborted(Promise.resolve().then(() => type.definition.handler(ctx)), controller.signal);
+		return { id: task.id, leaseId: task.leaseId, ok: true, result: jsonValue(result) };
+	} catch (err) {
+		const reason = controller.signal.aborted ? controller.signal.reason : err;
+		return { id: task.id, leaseId: task.leaseId, ok: false, error: classifyError(reason) };
+	} finally {
+		clearTimeout(timer);
+	}
+}
+
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+	if (signal.aborted) return Promise.reject(signal.reason);
+	return new Promise<T>((resolve, reject) => {
+		const onAbort = () => reject(signal.reason);
+		signal.addEventListener("abort", onAbort, { once: true });
+		work.then(
+			value => {
+				signal.removeEventListener("abort", onAbort);
+				resolve(value);
+			},
+			err => {
+				signal.removeEventListener("abort", onAbort);
+				reject(err);
+			}
+		);
+	});
+}
+
+/** Results are stored and sent as JSON: a result that is not fails the attempt for good. */
+function jsonValue(result: unknown): unknown {
+	if (result === undefined) return null;
+	try {
+		return JSON.parse(JSON.stringify(result));
+	} catch (err: any) {
+		throw new TaskError(`Task result is not JSON: ${err.message}`, "fatal", ERROR_TYPES.TASK_ERROR);
+	}
+}

@@ -1,0 +1,311 @@
+import { ERROR_TYPES, TaskCancelledError, TaskError } from "../errors";
+import type { TaskProgressEvent, WorkerHeartbeat } from "../events";
+import type { FinishAnswer, FinishReport, LeasedTask, LogEntry, RenewAnswer, RenewItem } from "../scheduler/task-doc";
+import type { UrlGuard } from "../tasks/definition";
+import type { TaskRegistry } from "../tasks/registry";
+import { isoNow } from "../time";
+import { ProgressThrottle } from "./progress-throttle";
+import { runAttempt } from "./run-attempt";
+
+/** The scheduler as a worker sees it: four calls, whatever carries them. */
+export interface SchedulerClient {
+	lease(capacity: number): Promise<LeasedTask[]>;
+	renew(items: RenewItem[]): Promise<RenewAnswer>;
+	finish(reports: FinishReport[]): Promise<FinishAnswer[]>;
+	release(items: { id: string; leaseId: string }[]): Promise<string[]>;
+}
+
+export interface WorkerHost {
+	progress(event: TaskProgressEvent & { leaseId: string }): void;
+	heartbeat(beat: WorkerHeartbeat): void;
+	logger: { debug(...args: unknown[]): void; warn(...args: unknown[]): void; error(...args: unknown[]): void };
+}
+
+export interface WorkerOptions {
+	nodeId: string;
+	concurrency: number;
+	leaseMillis: number;
+	pollMillis: number;
+	heartbeatMillis: number;
+	registry: TaskRegistry;
+	urls: UrlGuard;
+}
+
+/** At most 10 progress events per second per task (shared/seeds/004 §5). */
+const PROGRESS_INTERVAL_MILLIS = 100;
+/** Tries of a finish report before the lease is left to expire (the scheduler then runs the task again). */
+const FINISH_TRIES = 8;
+
+interface Attempt {
+	task: LeasedTask;
+	controller: AbortController;
+	startedAt: number;
+	/** Log entries not yet sent to the scheduler. */
+	log: LogEntry[];
+	throttle: ProgressThrottle<TaskProgressEvent & { leaseId: string }>;
+	/** The handler returned; the report may still be on its way. */
+	done: boolean;
+	/** Handed back or lost: no report is sent. */
+	abandoned: boolean;
+}
+
+/**
+ * Pulls tasks under lease while it has free slots, runs them, renews their leases, and reports results. On drain it
+ * stops pulling, lets running attempts finish within a grace period and hands the rest back.
+ */
+export class TaskWorker {
+	private readonly attempts = new Map<string, Attempt>();
+	private readonly reports: FinishReport[] = [];
+	private accepting = false;
+	private leasing = false;
+	private leaseAgain = false;
+	private flushScheduled = false;
+	private processed = 0;
+	private readonly startedAt = isoNow();
+	private timers: NodeJS.Timeout[] = [];
+	private idleWaiters: (() => void)[] = [];
+
+	constructor(
+		private readonly client: SchedulerClient,
+		private readonly host: WorkerHost,
+		private readonly options: WorkerOptions
+	) {}
+
+	start(): void {
+		this.accepting = true;
+		const every = (millis: number, fn: () => void) => {
+			const t = setInterval(fn, millis);
+			t.unref();
+			this.timers.push(t);
+		};
+		every(this.options.pollMillis, () => this.pump());
+		every(Math.max(100, Math.floor(this.options.leaseMillis / 3)), () => void this.renewLeases());
+		every(this.options.heartbeatMillis, () => this.sendHeartbeat());
+		this.sendHeartbeat();
+		this.pump();
+	}
+
+	/** Work is available: lease now instead of at the next poll. */
+	wake(): void {
+		this.pump();
+	}
+
+	/** Running attempts not yet finished. */
+	get busy(): number {
+		let n = 0;
+		for (const a of this.attempts.values()) if (!a.done) n++;
+		return n;
+	}
+
+	get runningIds(): string[] {
+		return [...this.attempts.values()].filter(a => !a.done).map(a => a.task.id);
+	}
+
+	/** A cancel reached this node: abort the attempt if it is the one named. */
+	abort(taskId: string, leaseId: string, reason: string): void {
+		const attempt = this.attempts.get(taskId);
+		if (attempt && attempt.task.leaseId === leaseId && !attempt.done)
+			attempt.controller.abort(new TaskCancelledError(reason));
+	}
+
+	/**
+	 * Stops leasing; waits up to `graceMillis` for running attempts, hands the rest back (queued again without
+	 * spending an attempt), and waits for the last reports to be delivered.
+	 */
+	async drain(graceMillis: number): Promise<void> {
+		this.accepting = false;
+		for (const t of this.timers) clearInterval(t);
+		this.timers = [];
+		// Leases are still renewed while we wait.
+		const renew = setInterval(() => void this.renewLeases(), Math.max(100, Math.floor(this.options.leaseMillis / 3)));
+		try {
+			await this.waitIdle(graceMillis);
+			const left = [...this.attempts.values()].filter(a => !a.done);
+			if (left.length > 0) {
+				for (const a of left) a.abandoned = true;
+				try {
+					await this.client.release(left.map(a => ({ id: a.task.id, leaseId: a.task.leaseId })));
+				} catch (err) {
+					this.host.logger.warn("hand-back failed; the leases will expire instead", err);
+				}
+				for (const a of left)
+					a.controller.abort(new TaskError("Handed back at shutdown", "retryable", ERROR_TYPES.TASK_HANDED_BACK));
+			}
+			await this.flushReports();
+		} finally {
+			clearInterval(renew);
+			this.sendHeartbeat();
+		}
+	}
+
+	private waitIdle(timeoutMillis: number): Promise<void> {
+		if (this.busy === 0) return Promise.resolve();
+		return new Promise(resolve => {
+			const timer = setTimeout(done, timeoutMillis);
+			function done() {
+				clearTimeout(timer);
+				resolve();
+			}
+			this.idleWaiters.push(done);
+		});
+	}
+
+	private pump(): void {
+		if (!this.accepting) return;
+		if (this.leasing) {
+			this.leaseAgain = true;
+			return;
+		}
+		const free = this.options.concurrency - this.busy;
+		if (free <= 0) return;
+		this.leasing = true;
+		this.leaseAgain = false;
+		this.client
+			.lease(free)
+			.then(
+				tasks => {
+					for (const task of tasks) this.run(task);
+				},
+				err => this.host.logger.debug("lease failed; retrying at the next poll", err?.message)
+			)
+			.finally(() => {
+				this.leasing = false;
+				if (this.leaseAgain) this.pump();
+			});
+	}
+
+	private run(task: LeasedTask): void {
+		const attempt: Attempt = {
+			task,
+			controller: new AbortController(),
+			startedAt: Date.now(),
+			log: [],
+			throttle: new ProgressThrottle(PROGRESS_INTERVAL_MILLIS, event => this.host.progress(event)),
+			done: false,
+			abandoned: false
+		};
+		this.attempts.set(task.id, attempt);
+		const report = this.options.registry.has(task.type)
+			? runAttempt(this.options.registry.get(task.type), task, {
+					nodeId: this.options.nodeId,
+					urls: this.options.urls,
+					controller: attempt.controller,
+					progress: (percent, step) => attempt.throttle.report(this.progressEvent(attempt, percent, step)),
+					log: entry => attempt.log.push(entry)
+				})
+			: Promise.resolve<FinishReport>({
+					id: task.id,
+					leaseId: task.leaseId,
+					ok: false,
+					error: {
+						message: `Task type "${task.type}" is not installed on node ${this.options.nodeId}`,
+						type: ERROR_TYPES.UNKNOWN_TASK_TYPE,
+						errorClass: "retryable",
+						retryable: true
+					}
+				});
+		report.then(r => this.attemptEnded(attempt, r));
+	}
+
+	private attemptEnded(attempt: Attempt, report: FinishReport): void {
+		attempt.done = true;
+		attempt.throttle.flush();
+		if (attempt.abandoned) this.attempts.delete(attempt.task.id);
+		else {
+			if (attempt.log.length > 0) report.log = attempt.log.splice(0);
+			this.reports.push(report);
+			this.scheduleFlush();
+		}
+		this.processed++;
+		if (this.busy === 0) for (const done of this.idleWaiters.splice(0)) done();
+		this.pump();
+	}
+
+	private progressEvent(attempt: Attempt, progress: number, step: string | undefined) {
+		const elapsed = Date.now() - attempt.startedAt;
+		const event: TaskProgressEvent & { leaseId: string } = {
+			taskId: attempt.task.id,
+			leaseId: attempt.task.leaseId,
+			progress,
+			timestamp: isoNow()
+		};
+		if (step !== undefined) event.currentOperation = step;
+		if (progress > 0 && progress < 100) event.estimatedTimeRemaining = Math.round((elapsed * (100 - progress)) / progress);
+		return event;
+	}
+
+	/** Reports that end in the same tick travel in one call. */
+	private scheduleFlush(): void {
+		if (this.flushScheduled) return;
+		this.flushScheduled = true;
+		setImmediate(() => {
+			this.flushScheduled = false;
+			void this.flushReports();
+		});
+	}
+
+	private async flushReports(): Promise<void> {
+		const batch = this.reports.splice(0);
+		if (batch.length === 0) return;
+		for (let tries = 1; ; tries++) {
+			try {
+				const answers = await this.client.finish(batch);
+				for (const answer of answers)
+					if (!answer.accepted) this.host.logger.warn(`result of task ${answer.id} refused: ${answer.error}`);
+				break;
+			} catch (err: any) {
+				// Reports are fenced by lease id, so sending one twice is harmless.
+				if (tries >= FINISH_TRIES) {
+					this.host.logger.error(`could not deliver ${batch.length} results; their leases will expire`, err?.message);
+					break;
+				}
+				await new Promise(r => setTimeout(r, Math.min(2000, 50 * 2 ** tries)).unref());
+			}
+		}
+		for (const report of batch) {
+			const attempt = this.attempts.get(report.id);
+			if (attempt && attempt.task.leaseId === report.leaseId) this.attempts.delete(report.id);
+		}
+	}
+
+	private async renewLeases(): Promise<void> {
+		const held = [...this.attempts.values()].filter(a => !a.abandoned);
+		if (held.length === 0) return;
+		const items: RenewItem[] = held.map(a => {
+			const item: RenewItem = { id: a.task.id, leaseId: a.task.leaseId };
+			if (!a.done && a.log.length > 0) item.log = a.log.splice(0);
+			return item;
+		});
+		let answer: RenewAnswer;
+		try {
+			answer = await this.client.renew(items);
+		} catch (err: any) {
+			this.host.logger.warn("lease renewal failed", err?.message);
+			return;
+		}
+		for (const id of answer.lost) {
+			const a = this.attempts.get(id);
+			if (!a) continue;
+			a.abandoned = true;
+			a.controller.abort(new TaskError("Lease lost", "retryable", ERROR_TYPES.LEASE_LOST));
+			if (a.done) this.attempts.delete(id);
+		}
+		for (const id of answer.abort) {
+			const a = this.attempts.get(id);
+			if (a && !a.done) a.controller.abort(new TaskCancelledError("cancelled by request"));
+		}
+	}
+
+	private sendHeartbeat(): void {
+		this.host.heartbeat({
+			nodeId: this.options.nodeId,
+			pid: process.pid,
+			concurrency: this.options.concurrency,
+			running: this.runningIds,
+			processed: this.processed,
+			startedAt: this.startedAt,
+			timestamp: isoNow(),
+			accepting: this.accepting
+		});
+	}
+}
