@@ -4,7 +4,7 @@ module.exports = {
 	roots: ["<rootDir>/test"],
 	testMatch: ["**/*.spec.ts"],
 	// Transpile only: `npm run typecheck` is the type gate, so tests stay fast.
-	transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true, diagnostics: false }] },
+	transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
 	testTimeout: 60000,
 	// Integration and cluster specs start brokers, servers and child processes: one file at a time.
 	maxWorkers: 1

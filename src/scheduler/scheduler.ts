@@ -93,6 +93,14 @@ interface LeaseInfo {
 	cancelRequested: string | null;
 }
 
+/** Outcomes a worker's report records; the others are the scheduler taking a lease away. */
+const REPORTED_OUTCOMES = new Set<AttemptOutcome>(["completed", "failed", "cancelled"]);
+
+/** True when the attempt under `leaseId` already delivered its report (a resend is then harmless). */
+function reportedBy(doc: TaskDoc, leaseId: string): boolean {
+	return doc.history.some(h => h.leaseId === leaseId && REPORTED_OUTCOMES.has(h.outcome));
+}
+
 const SUMMARY_PROJECTION = { log: 0, history: 0 } as const;
 const DEFAULT_LIST_LIMIT = 50;
 const HOUR_MILLIS = 3600_000;
@@ -439,7 +447,7 @@ export class Scheduler {
 		if (!doc) {
 			// Lost between the read and the write, or a resent report that raced its first copy.
 			const current = await this.tasks.findById(report.id);
-			if (current?.history.some(h => h.leaseId === report.leaseId)) return;
+			if (current && reportedBy(current, report.leaseId)) return;
 			throw new LeaseLostError(report.id, report.leaseId);
 		}
 		this.leases.delete(report.id);
@@ -749,7 +757,7 @@ export class Scheduler {
 		const doc = await this.tasks.findById(id);
 		if (!doc) throw new TaskNotFoundError(id);
 		if (doc.lease?.id === leaseId) return this.infoOf(doc);
-		if (doc.history.some(h => h.leaseId === leaseId)) return null;
+		if (reportedBy(doc, leaseId)) return null;
 		throw new LeaseLostError(id, leaseId);
 	}
 

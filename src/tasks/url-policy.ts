@@ -57,7 +57,8 @@ export class UrlPolicy implements UrlGuard {
 		}
 		if (url.protocol !== "http:" && url.protocol !== "https:")
 			throw new UrlNotAllowedError(rawUrl, `scheme ${url.protocol} is not allowed (http and https only)`);
-		const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
+		// A trailing dot is the same name, fully qualified.
+		const host = url.hostname.replace(/^\[|\]$/g, "").replace(/\.$/, "").toLowerCase();
 		if (METADATA_HOSTS.has(host)) throw new UrlNotAllowedError(rawUrl, "cloud metadata hosts are never allowed");
 		if (net.isIP(host)) {
 			const refusal = this.addressRefusal(host);

@@ -1,0 +1,113 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createStore, Doc, DuplicateKeyError, IN_MEMORY, Store } from "../../src/store";
+
+interface Item extends Doc {
+	status: string;
+	n: number;
+	tags: string[];
+	lease: { id: string; expiresAt: string } | null;
+}
+
+/** The operations the scheduler relies on behave the same on every engine. */
+function contract(name: string, make: () => Store) {
+	describe(`store contract: ${name}`, () => {
+		let store: Store;
+		const coll = () => store.collection<Item>(`contract_${process.pid}`);
+
+		beforeAll(async () => {
+			store = make();
+			coll();
+			await store.connect();
+		});
+		afterAll(async () => {
+			await coll().deleteMany({});
+			await store.close();
+		});
+		beforeEach(async () => {
+			await coll().deleteMany({});
+		});
+
+		it("inserts, finds by id and by query, counts, sorts and pages", async () => {
+			for (let i = 0; i < 5; i++) await coll().insert({ _id: `i${i}`, status: i % 2 ? "odd" : "even", n: i, tags: [], lease: null });
+			expect((await coll().findById("i3"))?.n).toBe(3);
+			expect(await coll().findById("nope")).toBeNull();
+			expect(await coll().count({ status: "even" })).toBe(3);
+			const page = await coll().find({ n: { $gte: 1 } }, { sort: { n: -1 }, skip: 1, limit: 2 });
+			expect(page.map(d => d._id)).toEqual(["i3", "i2"]);
+			const some = await coll().find({ _id: { $in: ["i1", "i4", "zz"] } }, { projection: { n: 1 } });
+			expect(some.map(d => d.n).sort()).toEqual([1, 4]);
+		});
+
+		it("updates conditionally: only the document still matching the fence changes", async () => {
+			await coll().insert({ _id: "t", status: "queued", n: 0, tags: [], lease: null });
+			const leased = await coll().updateOne(
+				{ _id: "t", status: "queued" },
+				{ $set: { status: "running", lease: { id: "L1", expiresAt: "2030-01-01T00:00:00.000Z" } }, $inc: { n: 1 } }
+			);
+			expect(leased).toMatchObject({ status: "running", n: 1, lease: { id: "L1" } });
+			// A second lease of the same task is refused.
+			expect(await coll().updateOne({ _id: "t", status: "queued" }, { $set: { status: "running" } })).toBeNull();
+			// A report fenced by the wrong lease id is refused; by the right one accepted.
+			expect(await coll().updateOne({ _id: "t", "lease.id": "L0" }, { $set: { status: "completed" } })).toBeNull();
+			const renewed = await coll().updateOne({ _id: "t", "lease.id": "L1" }, { $set: { "lease.expiresAt": "2031-01-01T00:00:00.000Z" } });
+			expect(renewed?.lease?.expiresAt).toBe("2031-01-01T00:00:00.000Z");
+			const done = await coll().updateOne(
+				{ _id: "t", status: "running", "lease.id": "L1" },
+				{ $set: { status: "completed", lease: null }, $push: { tags: { $each: ["a", "b"] } } }
+			);
+			expect(done).toMatchObject({ status: "completed", lease: null, tags: ["a", "b"] });
+		});
+
+		it("lets exactly one of many concurrent conditional updates win", async () => {
+			await coll().insert({ _id: "race", status: "queued", n: 0, tags: [], lease: null });
+			const results = await Promise.all(
+				Array.from({ length: 20 }, (_, i) => coll().updateOne({ _id: "race", status: "queued" }, { $set: { status: `taken-${i}` } }))
+			);
+			expect(results.filter(Boolean)).toHaveLength(1);
+		});
+
+		it("queries on nested fields and ranges of ISO timestamps", async () => {
+			await coll().insert({ _id: "a", status: "running", n: 0, tags: [], lease: { id: "x", expiresAt: "2020-01-01T00:00:00.000Z" } });
+			await coll().insert({ _id: "b", status: "running", n: 0, tags: [], lease: { id: "y", expiresAt: "2099-01-01T00:00:00.000Z" } });
+			const expired = await coll().find({ status: "running", "lease.expiresAt": { $lt: new Date().toISOString() } });
+			expect(expired.map(d => d._id)).toEqual(["a"]);
+			expect(await coll().updateMany({ status: "running" }, { $set: { status: "queued" } })).toBe(2);
+		});
+
+		it("enforces a unique sparse index with DuplicateKeyError", async () => {
+			await coll().ensureIndex("idempotencyKey", { unique: true, sparse: true });
+			await coll().insert({ _id: "u1", status: "q", n: 0, tags: [], lease: null, idempotencyKey: "k" } as Item);
+			await coll().insert({ _id: "u2", status: "q", n: 0, tags: [], lease: null } as Item);
+			await coll().insert({ _id: "u3", status: "q", n: 0, tags: [], lease: null } as Item);
+			await expect(coll().insert({ _id: "u4", status: "q", n: 0, tags: [], lease: null, idempotencyKey: "k" } as Item)).rejects.toBeInstanceOf(DuplicateKeyError);
+		});
+	});
+}
+
+contract("NeDB in memory", () => createStore({ dataDir: IN_MEMORY }));
+
+describe("store contract: NeDB files", () => {
+	it("keeps documents across a restart", async () => {
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nightshift-nedb-"));
+		try {
+			const first = createStore({ dataDir: dir });
+			const c1 = first.collection("persist");
+			await first.connect();
+			await c1.insert({ _id: "p1", status: "queued" });
+			await c1.updateOne({ _id: "p1" }, { $set: { status: "running" } });
+			await first.close();
+			const second = createStore({ dataDir: dir });
+			const c2 = second.collection("persist");
+			await second.connect();
+			expect(await c2.findById("p1")).toMatchObject({ status: "running" });
+			await second.close();
+		} finally {
+			fs.rmSync(dir, { recursive: true, force: true });
+		}
+	});
+});
+
+if (process.env.MONGO_URI) contract("MongoDB", () => createStore({ mongoUri: process.env.MONGO_URI!, dataDir: IN_MEMORY }));
+else describe("store contract: MongoDB", () => it.skip("runs when MONGO_URI is set", () => undefined));
