@@ -14,11 +14,11 @@ export function brokerOptions(config: Config): BrokerOptions & { nightshift: Con
 		transporter: config.transporter || null,
 		logger: config.logLevel === "silent" ? false : { type: "Console", options: { level: config.logLevel, formatter: "short" } },
 		// Calls fail fast rather than pile up; dispatch calls additionally pass `retries: 0`.
-		requestTimeout: 10_000,
+		requestTimeout: config.requestTimeoutMillis,
 		retryPolicy: { enabled: false },
 		// Short heartbeats: a killed node is noticed in a few seconds and its leases handed back at once.
-		heartbeatInterval: 1,
-		heartbeatTimeout: 4,
+		heartbeatInterval: config.clusterHeartbeatSecs,
+		heartbeatTimeout: config.clusterHeartbeatTimeoutSecs,
 		registry: { strategy: "RoundRobin", preferLocal: true },
 		validator: true,
 		middlewares: [DrainMiddleware()],

@@ -76,7 +76,7 @@ const BrowserPoolService: ServiceSchema = {
 
 	started(this: any) {
 		// Not awaited: a worker node starts even when no scheduler is up yet, and begins leasing once one is.
-		this.broker.waitForServices("scheduler").then(() => this.worker.start());
+		this.broker.waitForServices("scheduler", 0, 50).then(() => this.worker.start());
 	}
 };
 

@@ -60,8 +60,8 @@ export const CONFIG_SCHEMA = {
 		"Comma-separated services this process runs (`api,scheduler,browser-pool,resource-guard`)."
 	),
 	mongoUri: option("MONGO_URI", "", str, "MongoDB connection string. Empty: NeDB files under `DATA_DIR`."),
-	dataDir: option("DATA_DIR", path.resolve("data"), str, "Directory for NeDB files and artifacts (embedded mode)."),
-	logLevel: option("LOG_LEVEL", "info", str, "Log level: `fatal`, `error`, `warn`, `info`, `debug`, `trace`."),
+	dataDir: option("DATA_DIR", path.resolve("data"), str, "Directory for NeDB files and artifacts (embedded mode); `:memory:` keeps NeDB in memory."),
+	logLevel: option("LOG_LEVEL", "info", str, "Log level: `fatal`, `error`, `warn`, `info`, `debug`, `trace`, or `silent`."),
 	host: option("HOST", "127.0.0.1", str, "Address the HTTP gateway listens on."),
 	port: option("PORT", 3000, int(0, 65535), "Port of the HTTP gateway (0 picks a free one)."),
 	apiKeys: option(
@@ -114,6 +114,19 @@ export const CONFIG_SCHEMA = {
 		"Extra comma-separated directories of task type files, loaded after the built-in `tasks/`."
 	),
 	heartbeatMillis: option("HEARTBEAT_MILLIS", 5000, int(100), "How often a worker reports its state to schedulers."),
+	requestTimeoutMillis: option("REQUEST_TIMEOUT_MILLIS", 10000, int(100), "Timeout of a service call between nodes."),
+	clusterHeartbeatSecs: option(
+		"CLUSTER_HEARTBEAT_SECS",
+		1,
+		int(1, 60),
+		"Moleculer node heartbeat interval (cluster mode)."
+	),
+	clusterHeartbeatTimeoutSecs: option(
+		"CLUSTER_HEARTBEAT_TIMEOUT_SECS",
+		4,
+		int(2, 300),
+		"A node silent this long is gone: its leases are handed back at once."
+	),
 	pollMillis: option(
 		"WORKER_POLL_MILLIS",
 		1000,

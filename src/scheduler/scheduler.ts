@@ -154,7 +154,8 @@ export class Scheduler {
 		for (const doc of running)
 			if (!this.host.isNodeAlive(doc.lease!.owner)) await this.returnToQueue(doc._id, doc.lease!.id, "node-left");
 		this.host.logger.info(`scheduler loaded ${queued.length} queued and ${running.length} running tasks`);
-		this.wake();
+		// Workers that polled before this scheduler was up are not known to be hungry: wake them all once.
+		this.host.wakeWorkers();
 	}
 
 	stop(): void {
