@@ -20,7 +20,7 @@ const idParam = { id: { type: "string", min: 1, max: 64 } };
 const leaseRef = { type: "object", props: { id: "string", leaseId: "string" } };
 
 /** The task scheduler as a Moleculer service: params → `Scheduler` → result. */
-const SchedulerService: ServiceSchema = {
+const SchedulerService = {
 	name: "scheduler",
 	mixins: [DbMixin("tasks")],
 
@@ -125,6 +125,13 @@ const SchedulerService: ServiceSchema = {
 		"$node.disconnected"(this: any, ctx: Context<{ node: { id: string } }>) {
 			return this.scheduler.nodeLeft(ctx.params.node.id);
 		},
+		[EVENTS.TASK_QUEUED]: {
+			// Replaced in `merged` by a group of this node's own: every scheduler hears of every queued task.
+			group: "scheduler-index",
+			handler(this: any, ctx: Context<{ taskId: string }>) {
+				if (ctx.nodeID !== this.broker.nodeID) return this.scheduler.indexQueuedElsewhere(ctx.params.taskId);
+			}
+		},
 		[EVENTS.WORKER_HEARTBEAT](this: any, ctx: Context<WorkerHeartbeat>) {
 			this.scheduler.heartbeat(ctx.params);
 		},
@@ -132,6 +139,13 @@ const SchedulerService: ServiceSchema = {
 			const { taskId, leaseId, progress, currentOperation } = ctx.params;
 			return this.scheduler.recordProgress(taskId, leaseId, progress, currentOperation);
 		}
+	},
+
+	merged(this: any, schema: ServiceSchema) {
+		schema.events![EVENTS.TASK_QUEUED] = {
+			...(schema.events![EVENTS.TASK_QUEUED] as object),
+			group: `scheduler-index-${this.broker.nodeID}`
+		} as any;
 	},
 
 	created(this: any) {
@@ -172,6 +186,6 @@ const SchedulerService: ServiceSchema = {
 		clearInterval(this.sweepTimer);
 		this.scheduler?.stop();
 	}
-};
+} as ServiceSchema;
 
 export default SchedulerService;

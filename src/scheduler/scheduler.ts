@@ -517,6 +517,13 @@ export class Scheduler {
 		return requeued;
 	}
 
+	/** A task another scheduler on the same store queued: index it too, so any scheduler can dispatch it. */
+	async indexQueuedElsewhere(id: string): Promise<void> {
+		if (this.index.has(id)) return;
+		const doc = await this.tasks.findById(id);
+		if (doc?.status === "queued" && !this.index.has(id)) await this.enqueue(doc);
+	}
+
 	heartbeat(beat: WorkerHeartbeat): void {
 		this.workers.heartbeat(beat);
 		if (beat.accepting && beat.running.length < beat.concurrency) this.hungry.add(beat.nodeId);
@@ -703,7 +710,9 @@ export class Scheduler {
 		if (!updated) return false;
 		this.leases.delete(id);
 		if (updated.status === "queued") {
-			this.index.requeue(id, now);
+			// Another scheduler on the same store may have granted this lease: then it is new to this index.
+			if (this.index.has(id)) this.index.requeue(id, now);
+			else await this.enqueue(updated);
 			this.wake();
 		} else {
 			if (updated.status === "cancelled")
