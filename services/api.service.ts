@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import path from "node:path";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { SseHub } from "../src/api/sse-hub";
@@ -96,7 +97,12 @@ const ApiService = {
 		authenticate(this: any, _ctx: Context, _route: unknown, req: IncomingMessage) {
 			const keys: string[] = configOf(this.broker).apiKeys;
 			if (keys.length === 0) return null;
-			const header = req.headers["x-api-key"] ?? /^Bearer (.+)$/i.exec(req.headers.authorization ?? "")?.[1];
+			// EventSource cannot send headers: an `apiKey` query parameter is accepted too.
+			const header =
+				req.headers["x-api-key"] ??
+				/^Bearer (.+)$/i.exec(req.headers.authorization ?? "")?.[1] ??
+				new URL(req.url ?? "/", "http://x").searchParams.get("apiKey") ??
+				undefined;
 			if (typeof header === "string" && keys.includes(header)) return { apiKey: true };
 			throw new UnauthorizedError();
 		},
@@ -142,6 +148,8 @@ const ApiService = {
 			...schema.settings,
 			port: config.port,
 			ip: config.host,
+			// The dashboard: one static page over the REST and SSE routes, served where no route matched.
+			assets: { folder: path.resolve(__dirname, "../public") },
 			routes: [
 				{
 					path: "/api",

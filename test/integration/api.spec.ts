@@ -192,3 +192,23 @@ describe("HTTP gateway with API keys", () => {
 		expect((await fetch(`${base}/health`)).status).toBe(200);
 	});
 });
+
+describe("dashboard", () => {
+	let broker: ServiceBroker;
+	beforeAll(async () => {
+		broker = await startBroker({ apiKeys: ["k"] }, ["api", "scheduler"]);
+	});
+	afterAll(() => broker.stop());
+
+	it("serves the page, and its event stream authenticates with an apiKey parameter", async () => {
+		const base = gatewayUrl(broker);
+		const page = await fetch(`${base}/`);
+		expect(page.status).toBe(200);
+		expect(await page.text()).toContain("<title>Nightshift</title>");
+		const controller = new AbortController();
+		const stream = await fetch(`${base}/api/events?apiKey=k`, { signal: controller.signal });
+		expect(stream.status).toBe(200);
+		controller.abort();
+		expect((await fetch(`${base}/api/events?apiKey=nope`)).status).toBe(401);
+	});
+});
