@@ -173,8 +173,9 @@ export class Scheduler {
 		}
 		const type = await this.options.registry.validate(req.type, req.payload ?? {}, this.options.policy);
 		const now = Date.now();
-		let availableAt = req.runAt ? parseRunAt(req.runAt) : now;
-		if (req.cron) availableAt = req.runAt ? availableAt : nextCronRun(req.cron, req.timeZone ?? null, now);
+		// A recurring task first runs at runAt if given, else at its first firing; the expression is checked either way.
+		const firstFiring = req.cron ? nextCronRun(req.cron, req.timeZone ?? null, now) : now;
+		const availableAt = req.runAt ? parseRunAt(req.runAt) : firstFiring;
 		const dependsOn = [...new Set(req.dependsOn ?? [])];
 		const deps = await this.dependencyStatuses(dependsOn);
 		const missing = dependsOn.filter(id => !deps.has(id));
