@@ -9,6 +9,8 @@ import { UrlPolicy } from "../src/tasks/url-policy";
 
 /** How often leases past their expiry are looked for. */
 const SWEEP_MILLIS = 1000;
+/** How often finished tasks past TASK_RETENTION_HOURS are deleted. */
+const PURGE_MILLIS = 10 * 60 * 1000;
 
 const listParams = {
 	type: { type: "string", optional: true },
@@ -180,10 +182,21 @@ const SchedulerService = {
 			this.scheduler.sweepExpiredLeases().catch((err: Error) => this.logger.error("lease sweep failed", err));
 		}, Math.min(SWEEP_MILLIS, config.leaseMillis / 4));
 		this.sweepTimer.unref();
+		if (config.taskRetentionHours > 0) {
+			const purge = () =>
+				this.scheduler
+					.purgeFinished(Date.now() - config.taskRetentionHours * 3600_000)
+					.then((n: number) => n > 0 && this.logger.info(`purged ${n} finished tasks`))
+					.catch((err: Error) => this.logger.error("purge failed", err));
+			purge();
+			this.purgeTimer = setInterval(purge, PURGE_MILLIS);
+			this.purgeTimer.unref();
+		}
 	},
 
 	stopped(this: any) {
 		clearInterval(this.sweepTimer);
+		clearInterval(this.purgeTimer);
 		this.scheduler?.stop();
 	}
 } as ServiceSchema;

@@ -113,6 +113,12 @@ export const CONFIG_SCHEMA = {
 		list,
 		"Extra comma-separated directories of task type files, loaded after the built-in `tasks/`."
 	),
+	taskRetentionHours: option(
+		"TASK_RETENTION_HOURS",
+		168,
+		int(0),
+		"Completed and cancelled tasks older than this are deleted (0 keeps them). Dead letters are kept."
+	),
 	heartbeatMillis: option("HEARTBEAT_MILLIS", 5000, int(100), "How often a worker reports its state to schedulers."),
 	requestTimeoutMillis: option("REQUEST_TIMEOUT_MILLIS", 10000, int(100), "Timeout of a service call between nodes."),
 	clusterHeartbeatSecs: option(

@@ -525,6 +525,11 @@ export class Scheduler {
 		if (doc?.status === "queued" && !this.index.has(id)) await this.enqueue(doc);
 	}
 
+	/** Deletes completed and cancelled tasks that finished before `cutoff`; dead letters stay. */
+	purgeFinished(cutoff: number): Promise<number> {
+		return this.tasks.deleteMany({ status: { $in: ["completed", "cancelled"] }, finishedAt: { $lt: iso(cutoff) } });
+	}
+
 	heartbeat(beat: WorkerHeartbeat): void {
 		this.workers.heartbeat(beat);
 		if (beat.accepting && beat.running.length < beat.concurrency) this.hungry.add(beat.nodeId);

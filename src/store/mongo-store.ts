@@ -1,14 +1,26 @@
-import { Collection as MongoCollection, Db, MongoClient, MongoServerError } from "mongodb";
+import { Collection as MongoCollection, Db, MongoClient, MongoNetworkError, MongoServerError, MongoServerSelectionError } from "mongodb";
+import { StoreUnavailableError } from "../errors";
 import { Collection, Doc, DuplicateKeyError, FindOptions, IndexOptions, Query, Store, Update } from "./store";
 
 const DUPLICATE_KEY = 11000;
+
+/** A MongoDB that cannot be reached is a 503 the client may retry, not a 500. */
+async function reachable<T>(work: Promise<T>): Promise<T> {
+	try {
+		return await work;
+	} catch (err) {
+		if (err instanceof MongoNetworkError || err instanceof MongoServerSelectionError)
+			throw new StoreUnavailableError(`MongoDB is unreachable: ${err.message}`);
+		throw err;
+	}
+}
 
 class MongoStoreCollection<T extends Doc> implements Collection<T> {
 	constructor(private readonly c: MongoCollection<any>) {}
 
 	async insert(doc: T): Promise<T> {
 		try {
-			await this.c.insertOne({ ...doc });
+			await reachable(this.c.insertOne({ ...doc }));
 			return doc;
 		} catch (err) {
 			if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) throw new DuplicateKeyError(err.message);
@@ -17,11 +29,11 @@ class MongoStoreCollection<T extends Doc> implements Collection<T> {
 	}
 
 	findById(id: string): Promise<T | null> {
-		return this.c.findOne({ _id: id }) as Promise<T | null>;
+		return reachable(this.c.findOne({ _id: id }) as Promise<T | null>);
 	}
 
 	findOne(query: Query): Promise<T | null> {
-		return this.c.findOne(query) as Promise<T | null>;
+		return reachable(this.c.findOne(query) as Promise<T | null>);
 	}
 
 	find(query: Query, options: FindOptions = {}): Promise<T[]> {
@@ -29,24 +41,24 @@ class MongoStoreCollection<T extends Doc> implements Collection<T> {
 		if (options.sort) cursor = cursor.sort(options.sort);
 		if (options.skip) cursor = cursor.skip(options.skip);
 		if (options.limit) cursor = cursor.limit(options.limit);
-		return cursor.toArray() as Promise<T[]>;
+		return reachable(cursor.toArray() as Promise<T[]>);
 	}
 
 	count(query: Query): Promise<number> {
-		return this.c.countDocuments(query);
+		return reachable(this.c.countDocuments(query));
 	}
 
 	updateOne(query: Query, update: Update): Promise<T | null> {
-		return this.c.findOneAndUpdate(query, update as any, { returnDocument: "after" }) as Promise<T | null>;
+		return reachable(this.c.findOneAndUpdate(query, update as any, { returnDocument: "after" }) as Promise<T | null>);
 	}
 
 	async updateMany(query: Query, update: Update): Promise<number> {
-		const res = await this.c.updateMany(query, update as any);
+		const res = await reachable(this.c.updateMany(query, update as any));
 		return res.modifiedCount;
 	}
 
 	async deleteMany(query: Query): Promise<number> {
-		const res = await this.c.deleteMany(query);
+		const res = await reachable(this.c.deleteMany(query));
 		return res.deletedCount;
 	}
 
@@ -61,8 +73,9 @@ export class MongoStore implements Store {
 	private readonly client: MongoClient;
 	private readonly db: Db;
 
-	constructor(uri: string) {
-		this.client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000 });
+	/** @param serverSelectionTimeoutMS how long an operation waits for a reachable server before it is a 503 */
+	constructor(uri: string, serverSelectionTimeoutMS = 5000) {
+		this.client = new MongoClient(uri, { serverSelectionTimeoutMS });
 		this.db = this.client.db(/^mongodb(?:\+srv)?:\/\/[^/]+\/([^?]+)/.exec(uri)?.[1] || "nightshift");
 	}
 

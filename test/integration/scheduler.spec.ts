@@ -287,3 +287,23 @@ describe("shutdown and restart", () => {
 		}
 	});
 });
+
+describe("retention", () => {
+	it("deletes finished tasks past the retention and keeps dead letters and recent ones", async () => {
+		const broker = await startBroker({ taskDirs: [FIXTURES] }, ["scheduler", "browser-pool"]);
+		try {
+			const call = (a: string, p: object) => broker.call<any, any>(a, p);
+			const done = await call("scheduler.submit", { type: "noop" });
+			const dead = await call("scheduler.submit", { type: "test.behave", payload: { failTimes: 1, errorClass: "fatal" } });
+			await waitFor(async () => (await call("scheduler.get", { id: done.id })).status === "completed");
+			await waitFor(async () => (await call("scheduler.get", { id: dead.id })).status === "failed");
+			const scheduler = (broker.getLocalService("scheduler") as any).scheduler;
+			expect(await scheduler.purgeFinished(Date.now() - 60_000)).toBe(0);
+			expect(await scheduler.purgeFinished(Date.now() + 1)).toBeGreaterThanOrEqual(1);
+			await expect(call("scheduler.get", { id: done.id })).rejects.toMatchObject({ code: 404 });
+			expect((await call("scheduler.get", { id: dead.id })).status).toBe("failed");
+		} finally {
+			await broker.stop();
+		}
+	});
+});
