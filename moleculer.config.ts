@@ -20,6 +20,9 @@ export function brokerOptions(config: Config): BrokerOptions & { nightshift: Con
 		heartbeatInterval: config.clusterHeartbeatSecs,
 		heartbeatTimeout: config.clusterHeartbeatTimeoutSecs,
 		registry: { strategy: "RoundRobin", preferLocal: true },
+		// Announce services at once: a worker leases as soon as it sees the scheduler and must be known to the
+		// scheduler's broker by then, or `$node.disconnected` never fires for it if it dies within the debounce.
+		transit: { serviceChangedDebounceTime: 0 },
 		validator: true,
 		middlewares: [DrainMiddleware()],
 		replOptions: { delimiter: "nightshift $", customCommands: replCommands },

@@ -129,7 +129,7 @@ export const CONFIG_SCHEMA = {
 	),
 	clusterHeartbeatTimeoutSecs: option(
 		"CLUSTER_HEARTBEAT_TIMEOUT_SECS",
-		4,
+		3,
 		int(2, 300),
 		"A node silent this long is gone: its leases are handed back at once."
 	),

@@ -1,5 +1,4 @@
 import type { LogLevel } from "../tasks/definition";
-import type { Doc } from "../store";
 import type { TaskFailure } from "./classify";
 
 export type TaskStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
@@ -32,8 +31,8 @@ export interface LogEntry {
 	data?: unknown;
 }
 
-/** A task as stored. Timestamps are ISO 8601 UTC strings, which sort the same in both stores. */
-export interface TaskDoc extends Doc {
+/** A task's fields. Timestamps are ISO 8601 UTC strings, which sort the same in both stores. */
+export type TaskFields = {
 	type: string;
 	payload: unknown;
 	priority: number;
@@ -69,9 +68,13 @@ export interface TaskDoc extends Doc {
 	durationMillis: number | null;
 	history: AttemptRecord[];
 	log: LogEntry[];
-}
+};
 
-export type TaskView = Omit<TaskDoc, "_id"> & { id: string };
+/** A task as stored. */
+export type TaskDoc = TaskFields & { _id: string };
+
+/** A task as the API shows it. */
+export type TaskView = TaskFields & { id: string };
 
 /** The public shape: `id` instead of `_id`. */
 export function toView(doc: TaskDoc): TaskView {

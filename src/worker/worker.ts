@@ -122,14 +122,16 @@ export class TaskWorker {
 			await this.waitIdle(graceMillis);
 			const left = [...this.attempts.values()].filter(a => !a.done);
 			if (left.length > 0) {
-				for (const a of left) a.abandoned = true;
+				// Stop the attempts before handing them back: once released, another worker may start them at once.
+				for (const a of left) {
+					a.abandoned = true;
+					a.controller.abort(new TaskError("Handed back at shutdown", "retryable", ERROR_TYPES.TASK_HANDED_BACK));
+				}
 				try {
 					await this.client.release(left.map(a => ({ id: a.task.id, leaseId: a.task.leaseId })));
 				} catch (err) {
 					this.host.logger.warn("hand-back failed; the leases will expire instead", err);
 				}
-				for (const a of left)
-					a.controller.abort(new TaskError("Handed back at shutdown", "retryable", ERROR_TYPES.TASK_HANDED_BACK));
 			}
 			await this.flushReports();
 		} finally {

@@ -3,6 +3,7 @@ import { brokerOptions } from "../../moleculer.config";
 import { SERVICE_SCHEMAS } from "../../services";
 import { Config, loadConfig } from "../../src/config";
 import { IN_MEMORY } from "../../src/store";
+import { waitFor as poll } from "./wait";
 
 /** A config for tests: in-memory NeDB, no transporter, a free port, private networks allowed, quiet logs. */
 export function testConfig(overrides: Partial<Config> = {}): Config {
@@ -34,18 +35,7 @@ export function gatewayUrl(broker: ServiceBroker): string {
 	return `http://127.0.0.1:${address.port}`;
 }
 
-/** Polls `probe` until it returns a truthy value, or fails after `timeoutMillis`. */
-export async function waitFor<T>(probe: () => Promise<T> | T, timeoutMillis = 10000, what = "condition"): Promise<T> {
-	const deadline = Date.now() + timeoutMillis;
-	let last: unknown;
-	for (;;) {
-		try {
-			const value = await probe();
-			if (value) return value;
-		} catch (err) {
-			last = err;
-		}
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-		await new Promise(r => setTimeout(r, 10));
-	}
+/** Polls `probe` every 10 ms until it returns a truthy value, or fails after `timeoutMillis`. */
+export function waitFor<T>(probe: () => Promise<T> | T, timeoutMillis = 10000, what = "condition") {
+	return poll(probe, { timeoutMillis, intervalMillis: 10, what });
 }
