@@ -159,6 +159,7 @@ const ApiService = {
 					bodyParsers,
 					aliases: {
 						"POST /tasks": "scheduler.submit",
+						"POST /tasks/batch": "scheduler.submitMany",
 						"GET /tasks": "scheduler.list",
 						"GET /tasks/:id": "scheduler.get",
 						"POST /tasks/:id/cancel": "scheduler.cancel",

@@ -50,6 +50,13 @@ const SchedulerService = {
 				return answer;
 			}
 		},
+		submitMany: {
+			params: { tasks: { type: "array", items: "object", min: 1, max: 1000 } },
+			async handler(this: any, ctx: Context<{ tasks: SubmitRequest[] }, { $statusCode?: number }>) {
+				ctx.meta.$statusCode = 202;
+				return this.scheduler.submitMany(ctx.params.tasks);
+			}
+		},
 		get: {
 			params: idParam,
 			handler(this: any, ctx: Context<{ id: string }>) {

@@ -137,7 +137,9 @@ export class Scheduler {
 			this.tasks.ensureIndex("status"),
 			this.tasks.ensureIndex("idempotencyKey", { unique: true, sparse: true }),
 			this.tasks.ensureIndex("createdAt"),
-			this.tasks.ensureIndex("key")
+			// Sparse, and tasks without a key store none: NeDB keeps all documents of one index value in one array that
+			// it filters on every update of any of them, so a `null` shared by every task made each write O(tasks).
+			this.tasks.ensureIndex("key", { sparse: true })
 		]);
 		const running = await this.tasks.find({ status: "running" });
 		for (const doc of running) {
@@ -171,6 +173,50 @@ export class Scheduler {
 			const existing = await this.tasks.findOne({ idempotencyKey: req.idempotencyKey });
 			if (existing) return this.submitAnswer(existing, true);
 		}
+		const { doc, deps } = await this.prepare(req);
+		try {
+			await this.tasks.insert(doc);
+		} catch (err: any) {
+			// Two submits with one key raced: the unique index kept the first.
+			if (err?.code === "DUPLICATE_KEY" && req.idempotencyKey) {
+				const existing = await this.tasks.findOne({ idempotencyKey: req.idempotencyKey });
+				if (existing) return this.submitAnswer(existing, true);
+			}
+			throw err;
+		}
+		await this.announceQueued(doc, deps);
+		return this.submitAnswer(doc, false);
+	}
+
+	/**
+	 * Submits several tasks with one store write: every request is checked first (one bad request refuses the whole
+	 * batch), then all are inserted at once. Requests with an idempotency key take the single-submit path.
+	 */
+	async submitMany(reqs: SubmitRequest[]): Promise<SubmitAnswer[]> {
+		const prepared = await Promise.all(
+			reqs.map((req, index) =>
+				req.idempotencyKey
+					? null
+					: this.prepare(req).catch(err => {
+							// Say which request of the batch is wrong.
+							if (err && typeof err === "object") err.data = { ...(err.data ?? {}), index };
+							throw err;
+						})
+			)
+		);
+		const batch = prepared.filter((p): p is NonNullable<typeof p> => p !== null);
+		await this.tasks.insertMany(batch.map(p => p.doc));
+		for (const { doc, deps } of batch) await this.announceQueued(doc, deps);
+		const answers: SubmitAnswer[] = [];
+		for (let i = 0; i < reqs.length; i++) {
+			const p = prepared[i];
+			answers.push(p ? this.submitAnswer(p.doc, false) : await this.submit(reqs[i]));
+		}
+		return answers;
+	}
+
+	/** Checks a submit request and builds its document (not stored yet). */
+	private async prepare(req: SubmitRequest): Promise<{ doc: TaskDoc; deps: Map<string, TaskStatus> }> {
 		const type = await this.options.registry.validate(req.type, req.payload ?? {}, this.options.policy);
 		const now = Date.now();
 		// A recurring task first runs at runAt if given, else at its first firing; the expression is checked either way.
@@ -186,7 +232,7 @@ export class Scheduler {
 			type: type.name,
 			payload: req.payload ?? {},
 			priority: req.priority ?? 5,
-			key: req.key ?? null,
+			...(req.key ? { key: req.key } : {}),
 			dependsOn,
 			status: "queued",
 			runAt: req.runAt ? iso(availableAt) : null,
@@ -215,18 +261,7 @@ export class Scheduler {
 			log: []
 		};
 		if (req.idempotencyKey) doc.idempotencyKey = req.idempotencyKey;
-		try {
-			await this.tasks.insert(doc);
-		} catch (err: any) {
-			// Two submits with one key raced: the unique index kept the first.
-			if (err?.code === "DUPLICATE_KEY" && req.idempotencyKey) {
-				const existing = await this.tasks.findOne({ idempotencyKey: req.idempotencyKey });
-				if (existing) return this.submitAnswer(existing, true);
-			}
-			throw err;
-		}
-		await this.announceQueued(doc, deps);
-		return this.submitAnswer(doc, false);
+		return { doc, deps };
 	}
 
 	async get(id: string): Promise<TaskView> {
@@ -324,54 +359,64 @@ export class Scheduler {
 		if (this.stopped || capacity <= 0) return [];
 		const entries = this.index.take(capacity);
 		if (entries.length < capacity) this.hungry.add(nodeId);
-		const now = Date.now();
-		const leased = await Promise.all(entries.map(e => this.leaseOne(e.id, nodeId, now)));
-		return leased.filter((t): t is LeasedTask => t !== null);
+		if (entries.length === 0) return [];
+		return this.leaseBatch(entries.map(e => e.id), nodeId, Date.now());
 	}
 
-	private async leaseOne(id: string, nodeId: string, now: number): Promise<LeasedTask | null> {
+	/**
+	 * One conditional write leases the whole batch (`status: "queued"` is the fence), and one read tells which of the
+	 * tasks it got. The batch shares a lease id: (task id, lease id) is still unique to one attempt.
+	 */
+	private async leaseBatch(ids: string[], nodeId: string, now: number): Promise<LeasedTask[]> {
 		const lease: Lease = {
 			id: newId("l"),
 			owner: nodeId,
 			startedAt: iso(now),
 			expiresAt: iso(now + this.options.leaseMillis)
 		};
-		let doc: TaskDoc | null;
+		let docs: TaskDoc[];
 		try {
-			doc = await this.tasks.updateOne(
-				{ _id: id, status: "queued" },
+			await this.tasks.updateMany(
+				{ _id: { $in: ids }, status: "queued" },
 				{
 					$set: { status: "running", lease, nodeId, startedAt: lease.startedAt, updatedAt: lease.startedAt },
 					$inc: { attempts: 1 }
 				}
 			);
+			docs = await this.tasks.find({ _id: { $in: ids }, "lease.id": lease.id });
 		} catch (err) {
-			this.host.logger.error("lease write failed; the task stays queued", { id, err });
-			this.index.requeue(id, now);
-			return null;
+			this.host.logger.error("lease write failed; the tasks stay queued", { ids, err });
+			for (const id of ids) this.index.requeue(id, now);
+			return [];
 		}
-		if (!doc) {
-			// Cancelled, or leased by another scheduler on the same store.
-			this.index.drop(id);
-			return null;
+		const got = new Map(docs.map(d => [d._id, d]));
+		const leased: LeasedTask[] = [];
+		for (const id of ids) {
+			const doc = got.get(id);
+			if (!doc) {
+				// Cancelled, or leased by another scheduler on the same store.
+				this.index.drop(id);
+				continue;
+			}
+			this.trackLease(doc);
+			this.host.emit(EVENTS.TASK_STARTED, {
+				taskId: id,
+				taskType: doc.type,
+				startedAt: lease.startedAt,
+				attempt: doc.attempts,
+				nodeId
+			});
+			leased.push({
+				id,
+				type: doc.type,
+				payload: doc.payload,
+				attempt: doc.attempts,
+				leaseId: lease.id,
+				leaseExpiresAt: lease.expiresAt,
+				timeoutMillis: doc.timeoutMillis
+			});
 		}
-		this.trackLease(doc);
-		this.host.emit(EVENTS.TASK_STARTED, {
-			taskId: id,
-			taskType: doc.type,
-			startedAt: lease.startedAt,
-			attempt: doc.attempts,
-			nodeId
-		});
-		return {
-			id,
-			type: doc.type,
-			payload: doc.payload,
-			attempt: doc.attempts,
-			leaseId: lease.id,
-			leaseExpiresAt: lease.expiresAt,
-			timeoutMillis: doc.timeoutMillis
-		};
+		return leased;
 	}
 
 	/** Extends the leases a worker still holds; answers those it lost and those cancelled meanwhile. */
@@ -617,7 +662,7 @@ export class Scheduler {
 			id: doc._id,
 			type: doc.type,
 			priority: doc.priority,
-			key: doc.key,
+			key: doc.key ?? null,
 			availableAt: Date.parse(doc.availableAt)
 		};
 	}

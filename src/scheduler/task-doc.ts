@@ -36,7 +36,8 @@ export type TaskFields = {
 	type: string;
 	payload: unknown;
 	priority: number;
-	key: string | null;
+	/** Absent when the task has none (the `key` index is sparse); the API shows `null` then. */
+	key?: string | null;
 	dependsOn: string[];
 	status: TaskStatus;
 	runAt: string | null;
@@ -74,12 +75,12 @@ export type TaskFields = {
 export type TaskDoc = TaskFields & { _id: string };
 
 /** A task as the API shows it. */
-export type TaskView = TaskFields & { id: string };
+export type TaskView = Omit<TaskFields, "key"> & { id: string; key: string | null };
 
-/** The public shape: `id` instead of `_id`. */
+/** The public shape: `id` instead of `_id`, `key: null` for a task without one. */
 export function toView(doc: TaskDoc): TaskView {
-	const { _id, ...rest } = doc;
-	return { id: _id, ...rest };
+	const { _id, key, ...rest } = doc;
+	return { id: _id, ...rest, key: key ?? null };
 }
 
 /** What a worker receives for one attempt. */

@@ -28,6 +28,17 @@ class MongoStoreCollection<T extends Doc> implements Collection<T> {
 		}
 	}
 
+	async insertMany(docs: T[]): Promise<T[]> {
+		if (docs.length === 0) return [];
+		try {
+			await reachable(this.c.insertMany(docs.map(d => ({ ...d })) as any));
+			return docs;
+		} catch (err) {
+			if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) throw new DuplicateKeyError(err.message);
+			throw err;
+		}
+	}
+
 	findById(id: string): Promise<T | null> {
 		return reachable(this.c.findOne({ _id: id }) as Promise<T | null>);
 	}

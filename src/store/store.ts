@@ -31,6 +31,8 @@ export interface IndexOptions {
 
 export interface Collection<T extends Doc = Doc> {
 	insert(doc: T): Promise<T>;
+	/** Inserts several documents in one store operation (all or none on NeDB; ordered on MongoDB). */
+	insertMany(docs: T[]): Promise<T[]>;
 	findById(id: string): Promise<T | null>;
 	findOne(query: Query): Promise<T | null>;
 	find(query: Query, options?: FindOptions): Promise<T[]>;

@@ -76,6 +76,21 @@ describe("HTTP gateway", () => {
 		expect(workers.body).toEqual([expect.objectContaining({ nodeId: broker.nodeID, concurrency: 8, processed: expect.any(Number) })]);
 	});
 
+	it("submits a batch in one request, and refuses a batch with one bad task, naming it", async () => {
+		const ok = await json(await post("/api/tasks/batch", { tasks: [{ type: "noop", payload: { echo: "b1" } }, { type: "noop", priority: 9 }] }));
+		expect(ok.status).toBe(202);
+		expect(ok.body).toEqual([
+			{ id: expect.any(String), status: "queued", estimatedDurationMs: 1 },
+			{ id: expect.any(String), status: "queued", estimatedDurationMs: 1 }
+		]);
+		await waitFor(async () => (await json(await fetch(`${base}/api/tasks/${ok.body[1].id}`))).body.status === "completed");
+		const before = (await json(await fetch(`${base}/api/tasks?limit=1`))).body.total;
+		const bad = await json(await post("/api/tasks/batch", { tasks: [{ type: "noop" }, { type: "nope" }] }));
+		expect(bad).toMatchObject({ status: 422, body: { type: "UNKNOWN_TASK_TYPE", data: { index: 1 } } });
+		expect((await json(await fetch(`${base}/api/tasks?limit=1`))).body.total).toBe(before);
+		expect((await json(await post("/api/tasks/batch", { tasks: [] }))).status).toBe(422);
+	});
+
 	it("reports health and background-task health", async () => {
 		expect(await json(await fetch(`${base}/health`))).toMatchObject({ status: 200, body: { status: "ok" } });
 		const bg = await json(await fetch(`${base}/health/background-tasks`));

@@ -40,6 +40,16 @@ function contract(name: string, make: () => Store) {
 			expect(some.map(d => d.n).sort()).toEqual([1, 4]);
 		});
 
+		it("inserts many in one call, all or none on a unique violation", async () => {
+			await coll().ensureIndex("idempotencyKey", { unique: true, sparse: true });
+			const docs = [1, 2, 3].map(n => ({ _id: `m${n}`, status: "q", n, tags: [], lease: null }) as Item);
+			expect(await coll().insertMany(docs)).toHaveLength(3);
+			expect(await coll().insertMany([])).toEqual([]);
+			expect(await coll().count({ status: "q" })).toBe(3);
+			const clash = [{ _id: "m4", status: "q", n: 4, tags: [], lease: null }, { _id: "m1", status: "q", n: 1, tags: [], lease: null }] as Item[];
+			await expect(coll().insertMany(clash)).rejects.toBeInstanceOf(Error);
+		});
+
 		it("updates conditionally: only the document still matching the fence changes", async () => {
 			await coll().insert({ _id: "t", status: "queued", n: 0, tags: [], lease: null });
 			const leased = await coll().updateOne(
