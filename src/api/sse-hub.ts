@@ -1,7 +1,10 @@
 import type { ServerResponse } from "node:http";
 
-/** A client whose unread backlog passes this is dropped rather than buffered without bound. */
-const MAX_BACKLOG_BYTES = 1024 * 1024;
+/**
+ * A client whose unread backlog passes this is dropped rather than buffered without bound. Generous, because a
+ * batch submit produces thousands of events within one tick, faster than any socket drains.
+ */
+const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
 const KEEPALIVE_MILLIS = 15000;
 
 export interface SseClient {
