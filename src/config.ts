@@ -85,7 +85,7 @@ export const CONFIG_SCHEMA = {
 	),
 	leaseMillis: option(
 		"LEASE_MILLIS",
-		15000,
+		3000,
 		int(1000),
 		"Lease length; the worker renews at a third of it. An unrenewed lease puts the task back."
 	),
