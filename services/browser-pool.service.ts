@@ -52,7 +52,7 @@ const BrowserPoolService: ServiceSchema = {
 		const client: SchedulerClient = {
 			lease: capacity => broker.call("scheduler.lease", { nodeId, capacity }, opts),
 			renew: items => broker.call("scheduler.renew", { nodeId, items }, opts),
-			finish: (reports, capacity) => broker.call("scheduler.finish", { nodeId, reports, capacity }, opts),
+			finish: reports => broker.call("scheduler.finish", { nodeId, reports }, opts),
 			release: items => broker.call("scheduler.release", { nodeId, items }, opts)
 		};
 		this.worker = new TaskWorker(

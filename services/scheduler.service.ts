@@ -116,17 +116,9 @@ const SchedulerService = {
 		},
 		finish: {
 			visibility: "public",
-			params: {
-				nodeId: "string",
-				reports: { type: "array", items: "object" },
-				capacity: { type: "number", integer: true, min: 0, max: 10000, optional: true }
-			},
-			/** Takes the reports and, with `capacity`, leases the freed slots' next tasks in the same round trip. */
-			async handler(this: any, ctx: Context<{ nodeId: string; reports: FinishReport[]; capacity?: number }>) {
-				const { nodeId, reports, capacity } = ctx.params;
-				const answers = await this.scheduler.finish(nodeId, reports);
-				const leased = capacity ? await this.scheduler.lease(nodeId, capacity) : [];
-				return { answers, leased };
+			params: { nodeId: "string", reports: { type: "array", items: "object" } },
+			handler(this: any, ctx: Context<{ nodeId: string; reports: FinishReport[] }>) {
+				return this.scheduler.finish(ctx.params.nodeId, ctx.params.reports);
 			}
 		},
 		release: {

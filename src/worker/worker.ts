@@ -11,8 +11,7 @@ import { runAttempt } from "./run-attempt";
 export interface SchedulerClient {
 	lease(capacity: number): Promise<LeasedTask[]>;
 	renew(items: RenewItem[]): Promise<RenewAnswer>;
-	/** Reports ended attempts; with `capacity`, also leases that many more tasks (one round trip instead of two). */
-	finish(reports: FinishReport[], capacity: number): Promise<{ answers: FinishAnswer[]; leased: LeasedTask[] }>;
+	finish(reports: FinishReport[]): Promise<FinishAnswer[]>;
 	release(items: { id: string; leaseId: string }[]): Promise<string[]>;
 }
 
@@ -213,17 +212,15 @@ export class TaskWorker {
 	private attemptEnded(attempt: Attempt, report: FinishReport): void {
 		attempt.done = true;
 		attempt.throttle.flush();
-		this.processed++;
-		if (this.busy === 0) for (const done of this.idleWaiters.splice(0)) done();
-		if (attempt.abandoned) {
-			this.attempts.delete(attempt.task.id);
-			this.pump();
-		} else {
-			// The report's call refills the freed slot (see flushReports).
+		if (attempt.abandoned) this.attempts.delete(attempt.task.id);
+		else {
 			if (attempt.log.length > 0) report.log = attempt.log.splice(0);
 			this.reports.push(report);
 			this.scheduleFlush();
 		}
+		this.processed++;
+		if (this.busy === 0) for (const done of this.idleWaiters.splice(0)) done();
+		this.pump();
 	}
 
 	private progressEvent(attempt: Attempt, progress: number, step: string | undefined) {
@@ -252,17 +249,11 @@ export class TaskWorker {
 	private async flushReports(): Promise<void> {
 		const batch = this.reports.splice(0);
 		if (batch.length === 0) return;
-		// The freed slots are refilled by the same call, unless a lease call is already on its way.
-		const capacity = this.accepting && !this.leasing ? Math.max(0, this.options.concurrency - this.busy) : 0;
-		if (capacity > 0) this.leasing = true;
-		else if (this.leasing) this.leaseAgain = true;
 		for (let tries = 1; ; tries++) {
 			try {
-				// A retry asks for no tasks: leases in a lost answer would only wait for their expiry.
-				const { answers, leased } = await this.client.finish(batch, tries === 1 ? capacity : 0);
+				const answers = await this.client.finish(batch);
 				for (const answer of answers)
 					if (!answer.accepted) this.host.logger.warn(`result of task ${answer.id} refused: ${answer.error}`);
-				for (const task of leased) this.run(task);
 				break;
 			} catch (err: any) {
 				// Reports are fenced by lease id, so sending one twice is harmless.
@@ -276,10 +267,6 @@ export class TaskWorker {
 		for (const report of batch) {
 			const attempt = this.attempts.get(report.id);
 			if (attempt && attempt.task.leaseId === report.leaseId) this.attempts.delete(report.id);
-		}
-		if (capacity > 0) {
-			this.leasing = false;
-			this.pump();
 		}
 	}
 

@@ -209,42 +209,27 @@ describe("leases", () => {
 		expect(await scheduler.nodeLeft("worker-a")).toBe(1);
 		const [second] = await lease("worker-b");
 		expect(second).toMatchObject({ id, attempt: 2 });
-		const late = await broker.call<any, any>("scheduler.finish", {
+		const late = await broker.call<any[], any>("scheduler.finish", {
 			nodeId: "worker-a",
 			reports: [{ id, leaseId: first.leaseId, ok: true, result: "late" }]
 		});
-		expect(late).toEqual({ answers: [expect.objectContaining({ id, accepted: false })], leased: [] });
+		expect(late).toEqual([expect.objectContaining({ id, accepted: false })]);
 		const renewal = await broker.call<any, any>("scheduler.renew", { nodeId: "worker-a", items: [{ id, leaseId: first.leaseId }] });
 		expect(renewal.lost).toEqual([id]);
-		const ok = await broker.call<any, any>("scheduler.finish", {
+		const ok = await broker.call<any[], any>("scheduler.finish", {
 			nodeId: "worker-b",
 			reports: [{ id, leaseId: second.leaseId, ok: true, result: "on time" }]
 		});
-		expect(ok.answers).toEqual([{ id, accepted: true }]);
+		expect(ok).toEqual([{ id, accepted: true }]);
 		// A resent report of the same attempt is answered as accepted, and changes nothing.
-		const again = await broker.call<any, any>("scheduler.finish", {
+		const again = await broker.call<any[], any>("scheduler.finish", {
 			nodeId: "worker-b",
 			reports: [{ id, leaseId: second.leaseId, ok: true, result: "resent" }]
 		});
-		expect(again.answers[0].accepted).toBe(true);
+		expect(again[0].accepted).toBe(true);
 		const task = await broker.call<any, any>("scheduler.get", { id });
 		expect(task).toMatchObject({ status: "completed", result: "on time" });
 		expect(task.history.map((h: any) => h.outcome)).toEqual(["node-left", "completed"]);
-	});
-
-	it("refills the freed slot in the same call as the report", async () => {
-		const first = await broker.call<any, any>("scheduler.submit", { type: "noop", priority: 10 });
-		const second = await broker.call<any, any>("scheduler.submit", { type: "noop", priority: 10 });
-		const [held] = await broker.call<any[], any>("scheduler.lease", { nodeId: "worker-e", capacity: 1 });
-		expect(held.id).toBe(first.id);
-		const answer = await broker.call<any, any>("scheduler.finish", {
-			nodeId: "worker-e",
-			reports: [{ id: first.id, leaseId: held.leaseId, ok: true, result: 1 }],
-			capacity: 1
-		});
-		expect(answer.answers).toEqual([{ id: first.id, accepted: true }]);
-		expect(answer.leased).toEqual([expect.objectContaining({ id: second.id, attempt: 1 })]);
-		await broker.call("scheduler.finish", { nodeId: "worker-e", reports: [{ id: second.id, leaseId: answer.leased[0].leaseId, ok: true, result: 2 }] });
 	});
 
 	it("puts a task back when its lease expires unrenewed", async () => {
