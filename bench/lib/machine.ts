@@ -1,0 +1,33 @@
+/** What the benchmark ran on. */
+import fs from "node:fs";
+import os from "node:os";
+
+export interface MachineInfo {
+	nproc: number;
+	memory: string;
+	node: string;
+	cpu: string;
+	date: string;
+	os: string;
+}
+
+export function machineInfo(): MachineInfo {
+	let cpu = os.cpus()[0]?.model ?? "unknown";
+	try {
+		const line = fs
+			.readFileSync("/proc/cpuinfo", "utf8")
+			.split("\n")
+			.find(l => l.startsWith("model name"));
+		if (line) cpu = line.split(":").slice(1).join(":").trim();
+	} catch {
+		/* not Linux */
+	}
+	return {
+		nproc: os.availableParallelism(),
+		memory: `${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB`,
+		node: process.version,
+		cpu,
+		date: new Date().toISOString(),
+		os: `${os.type()} ${os.release()}`
+	};
+}
