@@ -260,7 +260,7 @@ function table(r: Results): string {
 	};
 	memoryRow(r.memory, "api+scheduler, no worker, NeDB files, tasks submitted over HTTP, Node defaults");
 	memoryRow(r.memoryRestart, "same store loaded by a restarted scheduler vs a fresh scheduler on an empty store (both just started)");
-	memoryRow(r.memorySemi, `as the first, with \`${SEMI_SPACE_FLAG}\` (the setting `npm start` and the Dockerfile use)`);
+	memoryRow(r.memorySemi, `as the first, with \`${SEMI_SPACE_FLAG}\` (the setting \`npm start\` and the Dockerfile use)`);
 	if (r.failover.length > 0) {
 		const all = r.failover.map(f => f.allMillis);
 		const worst = all.some(Number.isNaN) ? NaN : Math.max(...all);
