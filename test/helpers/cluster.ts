@@ -9,7 +9,6 @@
  */
 import { ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { CONFIG_SCHEMA } from "../../src/config";
@@ -25,22 +24,11 @@ const BIN = path.join(ROOT, "node_modules/.bin");
 /** Most output kept per process. */
 const MAX_OUTPUT_CHARS = 2_000_000;
 
+import { freePort } from "../../bench/lib/net";
 import { waitFor } from "./wait";
 
 export { waitFor };
 
-/** A free TCP port on loopback (listen on 0, read it, close). */
-export function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = net.createServer();
-		server.unref();
-		server.on("error", reject);
-		server.listen(0, "127.0.0.1", () => {
-			const { port } = server.address() as net.AddressInfo;
-			server.close(() => resolve(port));
-		});
-	});
-}
 
 export interface Exit {
 	code: number | null;
