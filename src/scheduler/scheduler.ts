@@ -134,7 +134,7 @@ export class Scheduler {
 	/** Creates indexes and loads the queued and running tasks into memory. */
 	async start(): Promise<void> {
 		await Promise.all([
-			this.tasks.ensureIndex("status"),
+			this.tasks.ensureIndex("status", { fewValues: true }),
 			this.tasks.ensureIndex("idempotencyKey", { unique: true, sparse: true }),
 			this.tasks.ensureIndex("createdAt"),
 			// Sparse, and tasks without a key store none: NeDB keeps all documents of one index value in one array that

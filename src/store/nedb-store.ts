@@ -99,6 +99,10 @@ class NedbCollection<T extends Doc> implements Collection<T> {
 	}
 
 	async ensureIndex(field: string, options: IndexOptions = {}): Promise<void> {
+		if (options.fewValues) {
+			if ((this.db as any).indexes?.[field]) await this.db.removeIndexAsync(field);
+			return;
+		}
 		// NeDB keeps an existing index as it is: one created with other options (a store from an older version) is
 		// rebuilt with the options asked for now.
 		const existing = (this.db as any).indexes?.[field];

@@ -27,6 +27,11 @@ export interface FindOptions {
 export interface IndexOptions {
 	unique?: boolean;
 	sparse?: boolean;
+	/**
+	 * A field with a handful of values (a status). MongoDB indexes it; NeDB does not, because NeDB keeps every
+	 * document of one value in one array that each write to any of them filters, which makes writes O(documents).
+	 */
+	fewValues?: boolean;
 }
 
 export interface Collection<T extends Doc = Doc> {
