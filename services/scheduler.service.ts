@@ -151,6 +151,11 @@ const SchedulerService = {
 	},
 
 	merged(this: any, schema: ServiceSchema) {
+		// Without a transporter there is no other scheduler to hear from.
+		if (!configOf(this.broker).transporter) {
+			delete schema.events![EVENTS.TASK_QUEUED];
+			return;
+		}
 		schema.events![EVENTS.TASK_QUEUED] = {
 			...(schema.events![EVENTS.TASK_QUEUED] as object),
 			group: `scheduler-index-${this.broker.nodeID}`
