@@ -21,15 +21,15 @@ function isTerminal(event: string, payload: { willRetry?: boolean }): boolean {
 /** Maps body-parser and gateway errors to the one error shape: `{ name, message, code, type, data }`. */
 function normalizeError(err: any): { name: string; message: string; code: number; type: string; data?: unknown } {
 	if (err?.type === "entity.too.large" || err?.status === 413)
-		return { name: "PayloadTooLargeError", message: "Request body is too large", code: 413, type: "PAYLOAD_TOO_LARGE", data: { limit: err.limit } };
+		return { name: "PayloadTooLargeError", message: "Request body is too large", code: 413, type: ERROR_TYPES.PAYLOAD_TOO_LARGE, data: { limit: err.limit } };
 	if (err?.type === "entity.parse.failed")
-		return { name: "InvalidJsonError", message: "Request body is not valid JSON", code: 400, type: "INVALID_JSON" };
+		return { name: "InvalidJsonError", message: "Request body is not valid JSON", code: 400, type: ERROR_TYPES.INVALID_JSON };
 	const code = Number.isInteger(err?.code) && err.code >= 400 && err.code < 600 ? err.code : 500;
 	return {
 		name: err?.name ?? "Error",
 		message: code === 500 ? "Internal server error" : String(err?.message ?? "error"),
 		code,
-		type: typeof err?.type === "string" && /^[A-Z0-9_]+$/.test(err.type) ? err.type : code === 500 ? "INTERNAL_ERROR" : "REQUEST_ERROR",
+		type: typeof err?.type === "string" && /^[A-Z0-9_]+$/.test(err.type) ? err.type : code === 500 ? ERROR_TYPES.INTERNAL_ERROR : ERROR_TYPES.REQUEST_ERROR,
 		data: code === 500 ? undefined : err?.data
 	};
 }
@@ -196,5 +196,4 @@ const ApiService = {
 	}
 } as ServiceSchema<any>;
 
-export const API_ERROR_TYPES = { ...ERROR_TYPES, PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE", INVALID_JSON: "INVALID_JSON" };
 export default ApiService;

@@ -26,7 +26,10 @@ export const ERROR_TYPES = {
 	TASK_HANDED_BACK: "TASK_HANDED_BACK",
 	DEPENDENCY_FAILED: "DEPENDENCY_FAILED",
 	HTTP_CHECK_FAILED: "HTTP_CHECK_FAILED",
-	NETWORK_ERROR: "NETWORK_ERROR",
+	PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
+	INVALID_JSON: "INVALID_JSON",
+	INTERNAL_ERROR: "INTERNAL_ERROR",
+	REQUEST_ERROR: "REQUEST_ERROR",
 	TASK_ERROR: "TASK_ERROR",
 	STORE_UNAVAILABLE: "STORE_UNAVAILABLE"
 } as const;
@@ -84,12 +87,6 @@ export class LeaseLostError extends MoleculerClientError {
 export class UnauthorizedError extends MoleculerClientError {
 	constructor() {
 		super("A valid API key is required (x-api-key header or Authorization: Bearer)", 401, ERROR_TYPES.UNAUTHORIZED);
-	}
-}
-
-export class RouteNotFoundError extends MoleculerClientError {
-	constructor(method: string, url: string) {
-		super(`No route for ${method} ${url}`, 404, ERROR_TYPES.NOT_FOUND, { method, url });
 	}
 }
 
