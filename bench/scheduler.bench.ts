@@ -97,21 +97,22 @@ async function embeddedPhase(results: Results, logDir: string): Promise<void> {
 	results.submitServer = await node.child.ask<LoopStats>({ cmd: "loop-stop" });
 	await sleep(500);
 
-	log(`embedded: queued→started, ${IDLE_SAMPLES} tasks one at a time`);
-	results.idle.embedded = await idleStartLatency(node, IDLE_SAMPLES, IDLE_GAP_MILLIS);
-
-	log("embedded: progress latency");
-	results.progress.embedded = await progressLatency(node, PROGRESS.tasks, PROGRESS.steps, PROGRESS.intervalMillis);
-
-	log(`embedded: throughput, ${N} noop tasks`);
-	results.throughput.push(
-		await nightshiftThroughput(node, "Nightshift embedded", N, SUBMIT_IN_FLIGHT, `1 × ${SLOTS_PER_WORKER * WORKERS}`)
-	);
-	log(`embedded: throughput, ${N} noop tasks submitted in batches of ${BATCH}`);
-	results.throughput.push(
-		await nightshiftThroughput(node, "Nightshift embedded, batch submit", N, BATCH_IN_FLIGHT, `1 × ${SLOTS_PER_WORKER * WORKERS}`, BATCH)
-	);
+	await runSharedPhases(results, node, "embedded", "Nightshift embedded", `1 × ${SLOTS_PER_WORKER * WORKERS}`);
 	await stopChild(node.child);
+}
+
+/** The measurements embedded and cluster mode share: idle start latency, progress latency, throughput both ways. */
+async function runSharedPhases(results: Results, node: NodeHandle, mode: "embedded" | "cluster", label: string, slots: string) {
+	log(`${mode}: queued→started, ${IDLE_SAMPLES} tasks one at a time`);
+	results.idle[mode] = await idleStartLatency(node, IDLE_SAMPLES, IDLE_GAP_MILLIS);
+
+	log(`${mode}: progress latency`);
+	results.progress[mode] = await progressLatency(node, PROGRESS.tasks, PROGRESS.steps, PROGRESS.intervalMillis);
+
+	log(`${mode}: throughput, ${N} noop tasks`);
+	results.throughput.push(await nightshiftThroughput(node, label, N, SUBMIT_IN_FLIGHT, slots));
+	log(`${mode}: throughput, ${N} noop tasks submitted in batches of ${BATCH}`);
+	results.throughput.push(await nightshiftThroughput(node, `${label}, batch submit`, N, BATCH_IN_FLIGHT, slots, BATCH));
 }
 
 async function memoryPhase(results: Results, logDir: string): Promise<void> {
@@ -149,20 +150,7 @@ async function clusterPhase(results: Results, logDir: string): Promise<void> {
 	await waitForWorkers(core.http!, workers.map(w => w.nodeId));
 	await warmup(core, 500);
 
-	log(`cluster: queued→started, ${IDLE_SAMPLES} tasks one at a time`);
-	results.idle.cluster = await idleStartLatency(core, IDLE_SAMPLES, IDLE_GAP_MILLIS);
-
-	log("cluster: progress latency");
-	results.progress.cluster = await progressLatency(core, PROGRESS.tasks, PROGRESS.steps, PROGRESS.intervalMillis);
-
-	log(`cluster: throughput, ${N} noop tasks`);
-	results.throughput.push(
-		await nightshiftThroughput(core, "Nightshift cluster (NATS)", N, SUBMIT_IN_FLIGHT, `${WORKERS} × ${SLOTS_PER_WORKER}`)
-	);
-	log(`cluster: throughput, ${N} noop tasks submitted in batches of ${BATCH}`);
-	results.throughput.push(
-		await nightshiftThroughput(core, "Nightshift cluster (NATS), batch submit", N, BATCH_IN_FLIGHT, `${WORKERS} × ${SLOTS_PER_WORKER}`, BATCH)
-	);
+	await runSharedPhases(results, core, "cluster", "Nightshift cluster (NATS)", `${WORKERS} × ${SLOTS_PER_WORKER}`);
 
 	log(`cluster: kill -9 of a worker (round 1 of ${FAILOVER_ROUNDS})`);
 	results.failover.push(await failover(core, workers, SLOTS_PER_WORKER, FAILOVER_TASK_MILLIS));
