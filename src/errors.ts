@@ -31,7 +31,17 @@ export const ERROR_TYPES = {
 	INTERNAL_ERROR: "INTERNAL_ERROR",
 	REQUEST_ERROR: "REQUEST_ERROR",
 	TASK_ERROR: "TASK_ERROR",
-	STORE_UNAVAILABLE: "STORE_UNAVAILABLE"
+	STORE_UNAVAILABLE: "STORE_UNAVAILABLE",
+	ARTIFACT_NOT_FOUND: "ARTIFACT_NOT_FOUND",
+	BROWSER_LAUNCH_FAILED: "BROWSER_LAUNCH_FAILED",
+	BROWSER_CRASHED: "BROWSER_CRASHED",
+	BROWSER_TIMEOUT: "BROWSER_TIMEOUT",
+	BROWSER_POOL_CLOSED: "BROWSER_POOL_CLOSED",
+	NAVIGATION_FAILED: "NAVIGATION_FAILED",
+	PAGE_HTTP_ERROR: "PAGE_HTTP_ERROR",
+	SESSION_MEMORY_LIMIT: "SESSION_MEMORY_LIMIT",
+	SESSION_DURATION_LIMIT: "SESSION_DURATION_LIMIT",
+	SESSION_PAGE_LIMIT: "SESSION_PAGE_LIMIT"
 } as const;
 
 export class UnknownTaskTypeError extends MoleculerClientError {
@@ -96,6 +106,12 @@ export class StoreUnavailableError extends MoleculerRetryableError {
 	}
 }
 
+export class ArtifactNotFoundError extends MoleculerClientError {
+	constructor(id: string) {
+		super(`Artifact "${id}" not found`, 404, ERROR_TYPES.ARTIFACT_NOT_FOUND, { id });
+	}
+}
+
 /**
  * An error a task handler throws (or that the runtime raises around it) with an explicit class. Handlers may also
  * throw anything else: `classifyError` decides then.
@@ -118,5 +134,23 @@ export class TaskTimeoutError extends TaskError {
 export class TaskCancelledError extends TaskError {
 	constructor(reason: string) {
 		super(`Task cancelled: ${reason}`, "fatal", ERROR_TYPES.TASK_CANCELLED, { reason });
+	}
+}
+
+/** A per-session limit tripped (shared/seeds/001 §3.2): the session was closed. Memory is worth another try. */
+export class SessionLimitError extends TaskError {
+	constructor(
+		type: typeof ERROR_TYPES.SESSION_MEMORY_LIMIT | typeof ERROR_TYPES.SESSION_DURATION_LIMIT | typeof ERROR_TYPES.SESSION_PAGE_LIMIT,
+		message: string,
+		data: Record<string, unknown>
+	) {
+		super(message, type === ERROR_TYPES.SESSION_MEMORY_LIMIT ? "retryable" : "fatal", type, data);
+	}
+}
+
+/** The browser holding an attempt's session crashed or was closed; the pool replaces it. */
+export class BrowserCrashedError extends TaskError {
+	constructor(browserId: string) {
+		super(`Browser ${browserId} crashed or disconnected`, "retryable", ERROR_TYPES.BROWSER_CRASHED, { browserId });
 	}
 }

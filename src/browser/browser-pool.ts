@@ -1,0 +1,701 @@
+import type { Browser, BrowserContext, BrowserContextOptions, CDPSession, Page } from "playwright";
+import { BrowserCrashedError, ERROR_TYPES, TaskError } from "../errors";
+import { newId } from "../ids";
+import { contextOptions, type Fingerprint } from "./fingerprint";
+import { launchChromium } from "./launch";
+import { treeMemoryBytes } from "./process-memory";
+import { ActiveSession, type PoolSession, type SessionLimits } from "./session";
+import { quietly, withTimeout } from "./timeouts";
+
+export interface BrowserPoolOptions {
+	executablePath: string;
+	/** Browsers this node runs at most. @default 2 */
+	maxBrowsers: number;
+	/** Contexts one browser holds at most (busy and prepared). @default 8 */
+	maxContextsPerBrowser: number;
+	/** A browser is retired (closed once idle, replaced) after serving this many sessions. @default 500 */
+	retireBrowserAfterSessions: number;
+	/** A browser without a busy context for this long is closed. @default 120 */
+	browserIdleSecs: number;
+	/** Contexts kept ready ahead of demand. @default 2 */
+	warmContexts: number;
+	/** A context is recycled by clearing up to this many times, then replaced. @default 50 */
+	maxContextUses: number;
+	launchTimeoutMillis: number;
+	/** Deadline of every other browser call (new context, new page, clearing, closing). @default 10000 */
+	operationTimeoutMillis: number;
+	/** How often held sessions are checked against their limits. @default 500 */
+	limitCheckMillis: number;
+	limits: SessionLimits;
+	/** Proxy every browser sends its traffic through (the URL policy). */
+	proxyServer?: string;
+}
+
+export interface SessionRequest {
+	taskId: string;
+	/** The attempt's signal: waiting for a slot stops when it aborts. */
+	signal: AbortSignal;
+	/** A limit tripped or the browser crashed: the attempt must end with this error. */
+	onFailure(err: Error): void;
+	fingerprint?: Fingerprint;
+	limits?: Partial<SessionLimits>;
+}
+
+interface PooledBrowser {
+	id: string;
+	browser: Browser;
+	pid?: number;
+	version: string;
+	launchedAt: number;
+	sessionsServed: number;
+	contexts: Set<PooledContext>;
+	retiring: boolean;
+	closing: boolean;
+	lastBusyAt: number;
+}
+
+interface PooledContext {
+	id: string;
+	owner: PooledBrowser;
+	context: BrowserContext;
+	page: Page;
+	signature: string;
+	uses: number;
+	session?: ActiveSession;
+	/** Origins whose storage the current session may have written. */
+	origins: Set<string>;
+	/** Must be replaced, not recycled. */
+	broken: boolean;
+	/** Being cleared for the next session. */
+	recycling: boolean;
+	/** A session set its own viewport: put back on recycling. */
+	viewportChanged: boolean;
+	cdp?: Promise<CDPSession>;
+}
+
+/** Page events a task handler may listen to: their listeners are removed before the page serves another task. */
+const PAGE_EVENTS = [
+	"close",
+	"console",
+	"crash",
+	"dialog",
+	"domcontentloaded",
+	"download",
+	"filechooser",
+	"frameattached",
+	"framedetached",
+	"framenavigated",
+	"load",
+	"pageerror",
+	"popup",
+	"request",
+	"requestfailed",
+	"requestfinished",
+	"response",
+	"websocket",
+	"worker"
+] as const;
+
+/** Playwright's default viewport, which every context starts with. */
+const DEFAULT_VIEWPORT = { width: 1280, height: 720 };
+
+const ACQUIRE_SAMPLES = 1000;
+
+/**
+ * The browsers of one node (after crawlee's browser-pool): browsers are reused across tasks; each task gets its own
+ * context, cleared or replaced between tasks so nothing leaks from one task to the next; contexts are prepared ahead of
+ * demand; a browser is retired after N sessions or any crash; idle browsers are closed. Held sessions are watched for
+ * their limits (memory, duration, pages).
+ */
+export class BrowserPool {
+	private readonly browsers = new Set<PooledBrowser>();
+	/** Sessions handed out, by id: found again on release even when their browser is gone. */
+	private readonly held = new Map<string, PooledContext>();
+	private launching?: Promise<PooledBrowser>;
+	/** Sessions held or being set up: what the slot limit counts. */
+	private reserved = 0;
+	private readonly waiters: { resolve(): void; reject(err: Error): void; signal: AbortSignal; onAbort(): void }[] = [];
+	private closed = false;
+	/** Demand since the last idle shutdown: only then are contexts prepared ahead. */
+	private warmWanted = true;
+	private timers: NodeJS.Timeout[] = [];
+	private checking = false;
+	private readonly acquireMillis: number[] = [];
+	private acquired = 0;
+	private warmHits = 0;
+	private crashes = 0;
+	private version = "";
+
+	constructor(
+		private readonly options: BrowserPoolOptions,
+		private readonly logger: { debug(...a: unknown[]): void; info(...a: unknown[]): void; warn(...a: unknown[]): void }
+	) {}
+
+	/** The guard proxy listens only once the service starts: browsers launched after this go through it. */
+	setProxy(url: string): void {
+		this.options.proxyServer = url;
+	}
+
+	/** Sessions this node can hold at once. */
+	get capacity(): number {
+		return this.options.maxBrowsers * this.options.maxContextsPerBrowser;
+	}
+
+	get busy(): number {
+		return this.reserved;
+	}
+
+	/** Launches the first browser and prepares contexts; fails when Chromium cannot start. */
+	async start(): Promise<void> {
+		const every = (millis: number, fn: () => void) => {
+			const t = setInterval(fn, millis);
+			t.unref();
+			this.timers.push(t);
+		};
+		every(this.options.limitCheckMillis, () => void this.checkSessions());
+		every(Math.max(1000, (this.options.browserIdleSecs * 1000) / 4), () => this.closeIdleBrowsers());
+		await this.topUp();
+	}
+
+	async acquire(request: SessionRequest): Promise<PoolSession> {
+		if (this.closed) throw poolClosed();
+		const began = performance.now();
+		this.warmWanted = true;
+		await this.waitForSlot(request.signal);
+		this.reserved++;
+		try {
+			const { options, signature, viewport } = contextOptions(request.fingerprint, this.version);
+			const { pooled, warm } = await this.obtainContext(signature, options);
+			if (request.signal.aborted) {
+				this.giveBack(pooled);
+				throw request.signal.reason;
+			}
+			if (viewport) {
+				await withTimeout(pooled.page.setViewportSize(viewport), this.options.operationTimeoutMillis, "set viewport");
+				pooled.viewportChanged = true;
+			}
+			const millis = performance.now() - began;
+			const session = new ActiveSession(
+				newId(),
+				request.taskId,
+				pooled.page,
+				pooled.context,
+				pooled.owner.id,
+				Math.round(millis * 100) / 100,
+				warm,
+				{ ...this.options.limits, ...request.limits },
+				(s, err) => this.onTrip(pooled, s, err, request.onFailure),
+				page => (page === pooled.page ? this.cdpOf(pooled) : pooled.context.newCDPSession(page))
+			);
+			pooled.session = session;
+			pooled.uses++;
+			pooled.owner.sessionsServed++;
+			pooled.owner.lastBusyAt = Date.now();
+			this.held.set(session.id, pooled);
+			this.recordAcquire(millis, warm);
+			return session;
+		} catch (err) {
+			this.reserved--;
+			this.wakeWaiter();
+			throw err;
+		} finally {
+			void this.topUp();
+		}
+	}
+
+	/**
+	 * Ends a session: its context is cleared for the next task, or replaced (`discard`, a tripped limit, a crash, too
+	 * many uses). Never throws.
+	 */
+	release(session: PoolSession, discard = false): void {
+		const pooled = this.held.get(session.id);
+		if (!pooled) return;
+		this.held.delete(session.id);
+		const active = pooled.session!;
+		pooled.session = undefined;
+		pooled.owner.lastBusyAt = Date.now();
+		const replace =
+			discard ||
+			pooled.broken ||
+			active.tripped !== undefined ||
+			pooled.uses >= this.options.maxContextUses ||
+			pooled.owner.retiring ||
+			pooled.owner.closing ||
+			this.closed;
+		if (pooled.owner.sessionsServed >= this.options.retireBrowserAfterSessions) pooled.owner.retiring = true;
+		if (replace) {
+			void this.discard(pooled).finally(() => this.slotFreed());
+			return;
+		}
+		pooled.recycling = true;
+		void this.recycle(pooled).then(
+			() => {
+				pooled.recycling = false;
+				this.contextFreed();
+				this.slotFreed();
+			},
+			err => {
+				this.logger.debug("context could not be cleared; replacing it", err?.message);
+				pooled.recycling = false;
+				void this.discard(pooled).finally(() => this.slotFreed());
+			}
+		);
+	}
+
+	/** Sessions this node can take now: what its heartbeat advertises. */
+	slots() {
+		return { total: this.capacity, busy: this.reserved, free: Math.max(0, this.capacity - this.reserved), waiting: this.waiters.length };
+	}
+
+	/** What `/api/pool` shows for this node. */
+	status() {
+		const now = Date.now();
+		const sorted = [...this.acquireMillis].sort((a, b) => a - b);
+		const percentile = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : null);
+		return {
+			slots: this.slots(),
+			browsers: [...this.browsers].map(b => ({
+				id: b.id,
+				pid: b.pid ?? null,
+				version: b.version,
+				launchedAt: new Date(b.launchedAt).toISOString(),
+				contexts: b.contexts.size,
+				busyContexts: [...b.contexts].filter(c => c.session).length,
+				sessionsServed: b.sessionsServed,
+				retiring: b.retiring,
+				memoryMb: b.pid ? Math.round(treeMemoryBytes(b.pid) / (1024 * 1024)) : null
+			})),
+			sessions: [...this.browsers].flatMap(b =>
+				[...b.contexts]
+					.filter(c => c.session && c.session !== PLACEHOLDER)
+					.map(c => ({
+						id: c.session!.id,
+						taskId: c.session!.taskId,
+						browserId: b.id,
+						contextId: c.id,
+						pages: c.session!.pagesOpened,
+						memoryMb: c.session!.memoryMb ?? null,
+						ageMillis: now - c.session!.startedAt
+					}))
+			),
+			warmContexts: this.idleContexts().length,
+			acquire: { count: this.acquired, warmHits: this.warmHits, p50Millis: percentile(0.5), p99Millis: percentile(0.99) },
+			crashes: this.crashes
+		};
+	}
+
+	/** Closes every browser (with a kill fallback); waiting acquires fail. */
+	async close(): Promise<void> {
+		this.closed = true;
+		for (const t of this.timers) clearInterval(t);
+		this.timers = [];
+		for (const w of this.waiters.splice(0)) {
+			w.signal.removeEventListener("abort", w.onAbort);
+			w.reject(poolClosed());
+		}
+		await this.launching?.catch(() => undefined);
+		await Promise.all([...this.browsers].map(b => this.closeBrowser(b)));
+	}
+
+	// ── slots ──────────────────────────────────────────────────────────────────────────────────────────────
+
+	private waitForSlot(signal: AbortSignal): Promise<void> {
+		if (signal.aborted) return Promise.reject(signal.reason);
+		if (this.reserved < this.capacity && this.waiters.length === 0) return Promise.resolve();
+		return new Promise((resolve, reject) => {
+			const waiter = {
+				resolve,
+				reject,
+				signal,
+				onAbort: () => {
+					const i = this.waiters.indexOf(waiter);
+					if (i >= 0) this.waiters.splice(i, 1);
+					reject(signal.reason);
+				}
+			};
+			signal.addEventListener("abort", waiter.onAbort, { once: true });
+			this.waiters.push(waiter);
+		});
+	}
+
+	private slotFreed(): void {
+		this.reserved--;
+		this.wakeWaiter();
+		void this.topUp();
+	}
+
+	private wakeWaiter(): void {
+		if (this.reserved >= this.capacity) return;
+		const waiter = this.waiters.shift();
+		if (!waiter) return;
+		waiter.signal.removeEventListener("abort", waiter.onAbort);
+		waiter.resolve();
+	}
+
+	// ── contexts ───────────────────────────────────────────────────────────────────────────────────────────
+
+	private idleContexts(): PooledContext[] {
+		const idle: PooledContext[] = [];
+		for (const b of this.browsers)
+			if (!b.retiring && !b.closing) for (const c of b.contexts) if (!c.session && !c.recycling && !c.broken) idle.push(c);
+		return idle;
+	}
+
+	private takeIdle(signature: string): PooledContext | undefined {
+		const match = this.idleContexts().find(c => c.signature === signature);
+		// Taken at once: the caller awaits before it sets the session.
+		if (match) match.session = PLACEHOLDER;
+		return match;
+	}
+
+	private giveBack(pooled: PooledContext): void {
+		pooled.session = undefined;
+	}
+
+	/**
+	 * A context for a session that holds a slot: an idle one of the same identity, else a new one on a browser with
+	 * room, else the one being prepared, else room made by closing an idle context of another identity. Holding a slot
+	 * guarantees one of these: there are never more contexts than slots, and the held slots are all taken.
+	 */
+	private async obtainContext(signature: string, options: BrowserContextOptions): Promise<{ pooled: PooledContext; warm: boolean }> {
+		for (;;) {
+			if (this.closed) throw poolClosed();
+			const idle = this.takeIdle(signature);
+			if (idle) return { pooled: idle, warm: true };
+			// A context being cleared is ready in tens of milliseconds; a new one costs hundreds and a process's memory.
+			if (this.contexts().some(c => c.recycling && c.signature === signature)) {
+				await this.nextContextFreed();
+				continue;
+			}
+			const owner = await this.browserWithRoom();
+			if (owner) return { pooled: await this.createContext(owner, signature, options), warm: false };
+			if (this.preparing.size > 0) {
+				await this.nextContextFreed();
+				continue;
+			}
+			const other = this.idleContexts()[0];
+			if (!other) throw new TaskError("No browser has room for another context", "retryable", ERROR_TYPES.BROWSER_TIMEOUT);
+			other.session = PLACEHOLDER;
+			await this.discard(other);
+		}
+	}
+
+	/** A new context and its first page on `owner`; half-created ones are closed. */
+	private async createContext(owner: PooledBrowser, signature: string, options: BrowserContextOptions): Promise<PooledContext> {
+		const pooled: PooledContext = {
+			id: newId(),
+			owner,
+			context: undefined as unknown as BrowserContext,
+			page: undefined as unknown as Page,
+			signature,
+			uses: 0,
+			session: PLACEHOLDER,
+			origins: new Set(),
+			broken: false,
+			recycling: false,
+			viewportChanged: false
+		};
+		owner.contexts.add(pooled);
+		try {
+			pooled.context = await withTimeout(owner.browser.newContext(options), this.options.operationTimeoutMillis, "new context");
+			pooled.page = await withTimeout(pooled.context.newPage(), this.options.operationTimeoutMillis, "new page");
+		} catch (err) {
+			owner.contexts.delete(pooled);
+			if (pooled.context) await quietly(() => pooled.context.close(), this.options.operationTimeoutMillis);
+			throw translateClosed(err, owner);
+		}
+		this.watchContext(pooled);
+		return pooled;
+	}
+
+	private watchContext(pooled: PooledContext): void {
+		const { context } = pooled;
+		context.on("page", page => {
+			if (page !== pooled.page) pooled.session?.pageOpened();
+			this.watchPage(pooled, page);
+		});
+		this.watchPage(pooled, pooled.page);
+		context.on("close", () => {
+			pooled.broken = true;
+		});
+	}
+
+	private watchPage(pooled: PooledContext, page: Page): void {
+		page.on("framenavigated", frame => {
+			const origin = originOf(frame.url());
+			if (origin) pooled.origins.add(origin);
+		});
+		page.on("crash", () => {
+			pooled.broken = true;
+			pooled.session?.trip(new TaskError("The page's renderer crashed", "retryable", ERROR_TYPES.BROWSER_CRASHED, { browserId: pooled.owner.id }));
+		});
+	}
+
+	/**
+	 * Clears what a session left, keeping the context and, when it can, its tab (a new tab costs a new renderer
+	 * process per task): other pages closed, the handler's routes and listeners removed, sessionStorage cleared, the
+	 * document frozen (its timers cannot write storage again), history cut to the current entry, and cookies,
+	 * permissions and every storage of every origin the session visited cleared (localStorage, IndexedDB, cache
+	 * storage, service workers). The back/forward cache is off (see launch.ts), so the one entry left can only reload
+	 * that URL, without state. sessionStorage belongs to the tab and can only be cleared from a document of its origin:
+	 * when the session left an origin behind, the tab is replaced instead. Contexts are replaced after `maxContextUses`.
+	 */
+	private async recycle(pooled: PooledContext): Promise<void> {
+		const timeout = this.options.operationTimeoutMillis;
+		const { context } = pooled;
+		const frames = pooled.page.frames();
+		const current = new Set(frames.map(f => originOf(f.url())));
+		const keepTab = [...pooled.origins].every(o => current.has(o));
+		if (!keepTab) {
+			pooled.page = await withTimeout(context.newPage(), timeout, "new page");
+			pooled.cdp = undefined;
+		}
+		const { page } = pooled;
+		for (const p of context.pages()) if (p !== page) await quietly(() => p.close(), timeout);
+		for (const event of PAGE_EVENTS) page.removeAllListeners(event);
+		this.watchPage(pooled, page);
+		const cdp = await this.cdpOf(pooled);
+		if (keepTab) {
+			// The top document over the tab's CDP session (one round trip), other frames through Playwright.
+			const [top, ...children] = frames;
+			await Promise.all([
+				originOf(top.url()) ? withTimeout(cdp.send("Runtime.evaluate", { expression: "sessionStorage.clear()" }), timeout, "clear session storage") : undefined,
+				...children.map(f => (originOf(f.url()) ? quietly(() => f.evaluate("sessionStorage.clear()"), timeout) : undefined))
+			]);
+			// Frozen, the document's timers cannot write storage again once it is cleared; the next navigation replaces it.
+			await withTimeout(cdp.send("Page.setWebLifecycleState", { state: "frozen" }), timeout, "freeze page");
+		}
+		const origins = [...pooled.origins];
+		pooled.origins.clear();
+		// Independent of each other: one round of calls, not one after the other.
+		await withTimeout(
+			Promise.all([
+				page.unrouteAll({ behavior: "ignoreErrors" }),
+				context.unrouteAll({ behavior: "ignoreErrors" }),
+				cdp.send("Page.resetNavigationHistory"),
+				context.clearCookies(),
+				context.clearPermissions(),
+				...origins.map(origin => cdp.send("Storage.clearDataForOrigin", { origin, storageTypes: "all" })),
+				pooled.viewportChanged ? page.setViewportSize(DEFAULT_VIEWPORT) : undefined
+			]),
+			timeout,
+			"clear context"
+		);
+		pooled.viewportChanged = false;
+	}
+
+	/** The CDP session of a context's tab, opened once per tab. */
+	private cdpOf(pooled: PooledContext): Promise<CDPSession> {
+		pooled.cdp ??= withTimeout(pooled.context.newCDPSession(pooled.page), this.options.operationTimeoutMillis, "cdp session");
+		return pooled.cdp;
+	}
+
+	private async discard(pooled: PooledContext): Promise<void> {
+		pooled.broken = true;
+		pooled.owner.contexts.delete(pooled);
+		// Room on that browser: a session waiting for a context may create one now.
+		this.contextFreed();
+		// A crashed browser's contexts are gone with it; closing them would only wait for the timeout.
+		if (pooled.owner.browser.isConnected()) await quietly(() => pooled.context.close(), this.options.operationTimeoutMillis);
+		if (pooled.owner.retiring && ![...pooled.owner.contexts].some(c => c.session)) await this.closeBrowser(pooled.owner);
+	}
+
+	private onTrip(pooled: PooledContext, session: ActiveSession, err: Error, onFailure: (err: Error) => void): void {
+		this.logger.warn(`session ${session.id} of task ${session.taskId}: ${err.message}`);
+		pooled.broken = true;
+		onFailure(err);
+		// Closing the context at once frees its memory and stops whatever the page was doing.
+		void quietly(() => pooled.context.close(), this.options.operationTimeoutMillis);
+	}
+
+	/** Keeps `warmContexts` default contexts ready while there is demand. */
+	private async topUp(): Promise<void> {
+		if (this.closed || !this.warmWanted || this.toppingUp) return;
+		this.toppingUp = true;
+		try {
+			// Contexts being cleared count as ready: they are, in a moment.
+			const ready = () => this.contexts().filter(c => c.signature === "" && !c.broken && (!c.session || c.recycling)).length;
+			while (!this.closed && this.warmWanted && ready() < this.options.warmContexts) {
+				if (this.contextCount() >= this.capacity) break;
+				const owner = await this.browserWithRoom();
+				if (!owner) break;
+				const { options } = contextOptions(undefined, this.version);
+				const preparing = this.createContext(owner, "", options).then(pooled => {
+					pooled.session = undefined;
+				});
+				this.preparing.add(preparing);
+				try {
+					await preparing;
+				} finally {
+					this.preparing.delete(preparing);
+					this.contextFreed();
+				}
+			}
+		} catch (err: any) {
+			this.logger.warn("could not prepare a browser context", err?.message);
+		} finally {
+			this.toppingUp = false;
+		}
+	}
+	private toppingUp = false;
+	/** Warm contexts being created: a session waits for one rather than fail when the browsers are full. */
+	private readonly preparing = new Set<Promise<void>>();
+	private freedWaiters: (() => void)[] = [];
+
+	/** Every context of the live browsers. */
+	private contexts(): PooledContext[] {
+		const all: PooledContext[] = [];
+		for (const b of this.browsers) if (!b.retiring && !b.closing) all.push(...b.contexts);
+		return all;
+	}
+
+	/** Resolves when a context becomes idle or goes away (a cleared, prepared or discarded one). */
+	private nextContextFreed(): Promise<void> {
+		return new Promise(resolve => this.freedWaiters.push(resolve));
+	}
+
+	private contextFreed(): void {
+		for (const resolve of this.freedWaiters.splice(0)) resolve();
+	}
+
+	private contextCount(): number {
+		let n = 0;
+		for (const b of this.browsers) if (!b.retiring && !b.closing) n += b.contexts.size;
+		return n;
+	}
+
+	// ── browsers ───────────────────────────────────────────────────────────────────────────────────────────
+
+	/** The fullest live browser with room (fewer processes for the same work), else a new one; undefined when full. */
+	private async browserWithRoom(): Promise<PooledBrowser | undefined> {
+		for (;;) {
+			if (this.closed) throw poolClosed();
+			const live = [...this.browsers].filter(b => !b.retiring && !b.closing);
+			const withRoom = live
+				.filter(b => b.contexts.size < this.options.maxContextsPerBrowser)
+				.sort((a, b) => b.contexts.size - a.contexts.size)[0];
+			if (withRoom) return withRoom;
+			if (this.launching) {
+				await this.launching.catch(() => undefined);
+				continue;
+			}
+			if (live.length >= this.options.maxBrowsers) return undefined;
+			this.launching = this.launch().finally(() => (this.launching = undefined));
+			return this.launching;
+		}
+	}
+
+	private async launch(): Promise<PooledBrowser> {
+		const id = newId();
+		const { browser, pid } = await launchChromium({
+			executablePath: this.options.executablePath,
+			proxyServer: this.options.proxyServer,
+			timeoutMillis: this.options.launchTimeoutMillis,
+			browserId: id
+		});
+		this.version = browser.version();
+		const pooled: PooledBrowser = {
+			id,
+			browser,
+			pid,
+			version: this.version,
+			launchedAt: Date.now(),
+			sessionsServed: 0,
+			contexts: new Set(),
+			retiring: false,
+			closing: false,
+			lastBusyAt: Date.now()
+		};
+		browser.on("disconnected", () => this.onDisconnected(pooled));
+		this.browsers.add(pooled);
+		this.logger.info("browser launched", { id, pid, version: this.version });
+		return pooled;
+	}
+
+	private onDisconnected(pooled: PooledBrowser): void {
+		if (!this.browsers.has(pooled)) return;
+		this.browsers.delete(pooled);
+		if (pooled.closing) return;
+		this.crashes++;
+		this.logger.warn(`browser ${pooled.id} (pid ${pooled.pid}) crashed or disconnected; replacing it`);
+		for (const c of pooled.contexts) {
+			c.broken = true;
+			c.session?.trip(new BrowserCrashedError(pooled.id));
+		}
+		void this.topUp();
+	}
+
+	private async closeBrowser(pooled: PooledBrowser): Promise<void> {
+		if (pooled.closing) return;
+		pooled.closing = true;
+		this.browsers.delete(pooled);
+		try {
+			await withTimeout(pooled.browser.close(), this.options.operationTimeoutMillis, "close browser");
+		} catch {
+			if (pooled.pid) {
+				try {
+					process.kill(pooled.pid, "SIGKILL");
+				} catch {
+					// Already gone.
+				}
+			}
+		}
+	}
+
+	private closeIdleBrowsers(): void {
+		const cutoff = Date.now() - this.options.browserIdleSecs * 1000;
+		for (const b of [...this.browsers]) {
+			if ([...b.contexts].some(c => c.session || c.recycling) || b.lastBusyAt > cutoff) continue;
+			this.logger.debug("closing idle browser", { id: b.id });
+			// Prepared contexts would relaunch it at once: warm-up waits for the next demand.
+			this.warmWanted = false;
+			void this.closeBrowser(b);
+		}
+		for (const b of [...this.browsers])
+			if (b.retiring && ![...b.contexts].some(c => c.session || c.recycling)) void this.closeBrowser(b);
+	}
+
+	private async checkSessions(): Promise<void> {
+		if (this.checking) return;
+		this.checking = true;
+		try {
+			const held: ActiveSession[] = [];
+			for (const b of this.browsers) for (const c of b.contexts) if (c.session && c.session !== PLACEHOLDER) held.push(c.session);
+			await Promise.all(held.map(s => s.check()));
+		} finally {
+			this.checking = false;
+		}
+	}
+
+	private recordAcquire(millis: number, warm: boolean): void {
+		this.acquired++;
+		if (warm) this.warmHits++;
+		this.acquireMillis.push(millis);
+		if (this.acquireMillis.length > ACQUIRE_SAMPLES) this.acquireMillis.shift();
+	}
+}
+
+/** Marks a context taken while its session is being set up. */
+const PLACEHOLDER = { id: "", placeholder: true, check: async () => undefined, trip: () => undefined, pageOpened: () => undefined } as unknown as ActiveSession;
+
+/** The origin of a URL that can hold storage (http, https), else "" (about:blank, data:, chrome-error:). */
+function originOf(url: string): string {
+	try {
+		const origin = new URL(url).origin;
+		return origin === "null" ? "" : origin;
+	} catch {
+		return "";
+	}
+}
+
+function poolClosed(): TaskError {
+	return new TaskError("The browser pool is shutting down", "retryable", ERROR_TYPES.BROWSER_POOL_CLOSED);
+}
+
+/** A call that failed because the browser went away is a crash of that browser (retryable), not a task error. */
+function translateClosed(err: unknown, owner: PooledBrowser): unknown {
+	const e = err as any;
+	if (!owner.browser.isConnected() || /Target.*closed|Browser has been closed/i.test(e?.message ?? ""))
+		return new BrowserCrashedError(owner.id);
+	return err;
+}

@@ -1,0 +1,79 @@
+import { chromium, type Browser } from "playwright";
+import { ERROR_TYPES, TaskError } from "../errors";
+import { findPidByArgument } from "./process-memory";
+
+/**
+ * Flags for a machine without internet and without a display. They switch off Chromium's own traffic (background
+ * networking, component updates, sync, field trials) and nothing that isolates sites or contexts from each other.
+ */
+export const CHROMIUM_ARGS = [
+	"--disable-background-networking",
+	"--disable-component-update",
+	"--disable-sync",
+	"--disable-default-apps",
+	"--disable-domain-reliability",
+	"--disable-field-trial-config",
+	"--disable-breakpad",
+	"--no-first-run",
+	"--no-default-browser-check",
+	"--no-pings",
+	"--metrics-recording-only",
+	"--disable-quic",
+	"--disable-gpu",
+	// A recycled tab must not bring the previous task's page back on history.back() (see BrowserPool.recycle).
+	"--disable-features=BackForwardCache"
+];
+
+export interface LaunchOptions {
+	executablePath: string;
+	/** Proxy every request goes through (the URL policy's guard proxy). */
+	proxyServer?: string;
+	timeoutMillis: number;
+	/** Marks the process so its pid can be found in /proc. */
+	browserId: string;
+}
+
+export interface LaunchedBrowser {
+	browser: Browser;
+	/** Chromium's main process, when /proc shows it. */
+	pid?: number;
+}
+
+/**
+ * Chromium's sandbox stays on unless the process runs as root, where Chromium refuses to start with it (containers,
+ * CI); isolation between sites and contexts is Chromium's process model either way.
+ */
+export function sandboxAvailable(): boolean {
+	return typeof process.getuid !== "function" || process.getuid() !== 0;
+}
+
+export async function launchChromium(options: LaunchOptions): Promise<LaunchedBrowser> {
+	const marker = `--nightshift-browser=${options.browserId}`;
+	const args = [...CHROMIUM_ARGS, marker];
+	if (options.proxyServer) {
+		// `<-loopback>` removes Chromium's implicit bypass of localhost: loopback goes through the policy as well.
+		args.push(`--proxy-server=${options.proxyServer}`, "--proxy-bypass-list=<-loopback>");
+	}
+	let browser: Browser;
+	try {
+		browser = await chromium.launch({
+			executablePath: options.executablePath,
+			headless: true,
+			chromiumSandbox: sandboxAvailable(),
+			timeout: options.timeoutMillis,
+			args,
+			handleSIGINT: false,
+			handleSIGTERM: false,
+			handleSIGHUP: false
+		});
+	} catch (err: any) {
+		throw new TaskError(
+			`Chromium did not start (${options.executablePath}): ${String(err?.message ?? err).split("\n")[0]}. ` +
+				"Install Debian's chromium or set CHROMIUM_PATH.",
+			"fatal",
+			ERROR_TYPES.BROWSER_LAUNCH_FAILED,
+			{ executablePath: options.executablePath }
+		);
+	}
+	return { browser, pid: findPidByArgument(marker) };
+}

@@ -1,0 +1,174 @@
+import { BrowserPool, type BrowserPoolOptions } from "../../src/browser/browser-pool";
+import { GuardProxy, REFUSED_HEADER } from "../../src/browser/guard-proxy";
+import { UrlPolicy } from "../../src/tasks/url-policy";
+import { startSite, type Site } from "../fixtures/site/site";
+
+jest.setTimeout(20_000);
+
+const quiet = { debug() {}, info() {}, warn() {} };
+
+function poolOptions(overrides: Partial<BrowserPoolOptions> = {}): BrowserPoolOptions {
+	return {
+		executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
+		maxBrowsers: 1,
+		maxContextsPerBrowser: 2,
+		retireBrowserAfterSessions: 500,
+		browserIdleSecs: 120,
+		warmContexts: 1,
+		maxContextUses: 50,
+		launchTimeoutMillis: 30_000,
+		operationTimeoutMillis: 10_000,
+		limitCheckMillis: 100,
+		limits: { maxMemoryMb: 512, maxDurationSecs: 300, maxPages: 10 },
+		...overrides
+	};
+}
+
+/** The pool on its own (no broker): real Chromium, the guard proxy, the local test site. */
+describe("BrowserPool", () => {
+	let site: Site;
+	let proxy: GuardProxy;
+	let pool: BrowserPool;
+
+	beforeAll(async () => {
+		site = await startSite({ pages: 5 });
+		proxy = new GuardProxy(new UrlPolicy(true));
+		await proxy.start();
+		pool = new BrowserPool(poolOptions({ proxyServer: proxy.url }), quiet);
+		await pool.start();
+	});
+	afterAll(async () => {
+		await pool?.close();
+		await proxy?.stop();
+		await site?.close();
+	});
+
+	const session = (failures: Error[] = []) => {
+		const controller = new AbortController();
+		return pool.acquire({ taskId: "t", signal: controller.signal, onFailure: err => (failures.push(err), controller.abort(err)) });
+	};
+	/** Releases and waits until the context is ready again (recycling is asynchronous). */
+	const release = async (s: Awaited<ReturnType<typeof session>>) => {
+		pool.release(s);
+		for (let i = 0; i < 500 && pool.busy > 0; i++) await new Promise(r => setTimeout(r, 10));
+		expect(pool.busy).toBe(0);
+	};
+
+	it("hands out a prepared context at once", async () => {
+		const s = await session();
+		expect(s.warm).toBe(true);
+		expect(s.acquireMillis).toBeLessThan(15);
+		await release(s);
+	});
+
+	it("leaks no cookies, localStorage or sessionStorage from one task to the next", async () => {
+		const first = await session();
+		await first.page.goto(`${site.baseUrl}/page/1`);
+		await first.page.evaluate(() => {
+			document.cookie = "leak=1; path=/";
+			localStorage.setItem("leak", "1");
+			sessionStorage.setItem("leak", "1");
+		});
+		expect(await first.context.cookies()).toHaveLength(1);
+		await release(first);
+
+		const second = await session();
+		await second.page.goto(`${site.baseUrl}/page/1`);
+		const seen = await second.page.evaluate(() => ({
+			cookie: document.cookie,
+			local: localStorage.getItem("leak"),
+			session: sessionStorage.getItem("leak"),
+			history: history.length
+		}));
+		expect(seen).toMatchObject({ cookie: "", local: null, session: null });
+		// The history was cut to one entry before this navigation: nothing further back to return to.
+		expect(seen.history).toBeLessThanOrEqual(2);
+		expect(await second.context.cookies()).toEqual([]);
+		await release(second);
+	});
+
+	it("makes a task wait for a slot when every slot is held, and serves it on release", async () => {
+		const a = await session();
+		const b = await session();
+		let served = false;
+		const c = session().then(s => ((served = true), s));
+		await new Promise(r => setTimeout(r, 200));
+		expect(served).toBe(false);
+		expect(pool.slots()).toMatchObject({ total: 2, busy: 2, waiting: 1 });
+		pool.release(a);
+		const s = await c;
+		expect(served).toBe(true);
+		pool.release(b);
+		await release(s);
+	});
+
+	it("closes a session that opens more pages than allowed", async () => {
+		const failures: Error[] = [];
+		const controller = new AbortController();
+		const s = await pool.acquire({
+			taskId: "pages",
+			signal: controller.signal,
+			onFailure: err => (failures.push(err), controller.abort(err)),
+			limits: { maxPages: 2 }
+		});
+		await s.newPage();
+		expect(failures).toEqual([]);
+		await s.newPage().catch(() => undefined);
+		expect(failures.map(f => (f as any).type)).toEqual(["SESSION_PAGE_LIMIT"]);
+		expect(controller.signal.aborted).toBe(true);
+		await release(s);
+	});
+
+	it("closes a session that runs past its duration", async () => {
+		const failures: Error[] = [];
+		const controller = new AbortController();
+		const s = await pool.acquire({
+			taskId: "long",
+			signal: controller.signal,
+			onFailure: err => (failures.push(err), controller.abort(err)),
+			limits: { maxDurationSecs: 0.2 }
+		});
+		await new Promise<void>(resolve => controller.signal.addEventListener("abort", () => resolve()));
+		expect((failures[0] as any).type).toBe("SESSION_DURATION_LIMIT");
+		await release(s);
+	});
+
+	it("sends every request through the URL policy, redirects included", async () => {
+		const s = await session();
+		const response = await s.page.goto(`${site.baseUrl}/redirect?to=${encodeURIComponent("http://169.254.169.254/")}`);
+		expect(response!.status()).toBe(403);
+		expect(await response!.headerValue(REFUSED_HEADER)).toMatch(/metadata/);
+		const refused = proxy.refused;
+		// A sub-request from page script to a metadata address never leaves the proxy either.
+		await s.page.goto(`${site.baseUrl}/page/2`);
+		const status = await s.page.evaluate(() =>
+			fetch("http://169.254.169.254/latest", { mode: "no-cors" }).then(
+				r => r.status,
+				() => "network error"
+			)
+		);
+		// An opaque answer (no-cors) or a network error: either way nothing came back from the address.
+		expect([0, "network error"]).toContain(status);
+		expect(proxy.refused).toBeGreaterThan(refused);
+		await release(s);
+	});
+
+	it("detects a crashed browser, fails its sessions, and launches a new one", async () => {
+		const failures: Error[] = [];
+		const s = await session(failures);
+		const before = pool.status();
+		const pid = before.browsers[0].pid!;
+		process.kill(pid, "SIGKILL");
+		await new Promise<void>(resolve => {
+			const check = () => (failures.length > 0 ? resolve() : setTimeout(check, 20));
+			check();
+		});
+		expect((failures[0] as any).type).toBe("BROWSER_CRASHED");
+		await release(s);
+		const next = await session();
+		await next.page.goto(`${site.baseUrl}/page/3`);
+		expect(pool.status().browsers.map(b => b.pid)).not.toContain(pid);
+		expect(pool.status().crashes).toBe(1);
+		await release(next);
+	});
+});
