@@ -3,8 +3,9 @@ import path from "node:path";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { SseHub } from "../src/api/sse-hub";
+import { createArtifactStore } from "../src/artifacts";
 import { isLoopback } from "../src/config";
-import { ERROR_TYPES, UnauthorizedError } from "../src/errors";
+import { ArtifactNotFoundError, ERROR_TYPES, UnauthorizedError } from "../src/errors";
 import { EVENTS } from "../src/events";
 import { configOf } from "../src/runtime";
 
@@ -80,6 +81,46 @@ const ApiService = {
 					: { connected: true, type: "none (embedded)" },
 				store_connection: scheduler?.store ?? { connected: false }
 			};
+		},
+
+		/** `GET /api/pool`: every node's browsers, contexts, slots and memory. */
+		async pool(this: any, ctx: Context) {
+			const nodeIds: string[] = [
+				...new Set<string>(
+					this.broker.registry
+						.getServiceList({ onlyAvailable: true })
+						.filter((s: any) => s.name === "browser-pool")
+						.map((s: any) => s.nodeID)
+				)
+			];
+			const nodes = await Promise.all(
+				nodeIds.sort().map(nodeID =>
+					ctx.call<any, object>("browser-pool.status", {}, { nodeID, timeout: 5000 }).catch((err: Error) => ({ nodeId: nodeID, error: err.message }))
+				)
+			);
+			const sum = (pick: (n: any) => number) => nodes.reduce((total, n: any) => total + (n.error ? 0 : pick(n)), 0);
+			return {
+				totals: {
+					nodes: nodes.length,
+					browsers: sum(n => n.browsers.length),
+					contexts: sum(n => n.browsers.reduce((c: number, b: any) => c + b.contexts, 0)),
+					slots: { total: sum(n => n.slots.total), busy: sum(n => n.slots.busy), free: sum(n => n.slots.free), waiting: sum(n => n.slots.waiting) },
+					memoryMb: sum(n => n.browsers.reduce((m: number, b: any) => m + (b.memoryMb ?? 0), 0))
+				},
+				nodes
+			};
+		},
+
+		/** Seed route `POST /api/v1/web-pages/parse` (shared/seeds/001 §1.3): a `page.parse` task in the seed's shape. */
+		parseWebPage: {
+			params: { url: { type: "string", min: 1 }, options: { type: "object", optional: true } },
+			async handler(this: any, ctx: Context<{ url: string; options?: object }, { $statusCode?: number }>) {
+				const payload: Record<string, unknown> = { url: ctx.params.url };
+				if (ctx.params.options) payload.options = ctx.params.options;
+				const answer = await ctx.call<any, object>("scheduler.submit", { type: "page.parse", payload });
+				ctx.meta.$statusCode = 202;
+				return { task_id: answer.id, status: answer.status, estimated_duration_seconds: Math.ceil(answer.estimatedDurationMs / 1000) };
+			}
 		}
 	},
 
@@ -128,6 +169,23 @@ const ApiService = {
 			if (ended) res.end();
 		},
 
+		/** `GET /api/artifacts/:id`: a stored artifact (a screenshot) with its content type. */
+		async serveArtifact(this: any, req: Req, res: ServerResponse) {
+			const id = req.$params.id;
+			try {
+				const found = await this.artifacts.get(id);
+				if (!found) throw new ArtifactNotFoundError(id);
+				res.setHeader("Content-Type", found.meta.contentType);
+				res.setHeader("Content-Length", found.data.length);
+				// Artifacts never change once written.
+				res.setHeader("Cache-Control", "private, max-age=31536000, immutable");
+				res.writeHead(200);
+				res.end(found.data);
+			} catch (err) {
+				this.settings.onError.call(this, req, res, err);
+			}
+		},
+
 		/** `GET /api/events`: every task event, optionally only of one `type`. */
 		streamAll(this: any, req: Req, res: ServerResponse) {
 			const type = req.$params.type;
@@ -172,7 +230,12 @@ const ApiService = {
 						},
 						"GET /dead-letters": "scheduler.deadLetters",
 						"GET /task-types": "scheduler.types",
-						"GET /workers": "scheduler.workers"
+						"GET /workers": "scheduler.workers",
+						"GET /pool": "api.pool",
+						"GET /artifacts/:id"(this: any, req: Req, res: ServerResponse) {
+							return this.serveArtifact(req, res);
+						},
+						"POST /v1/web-pages/parse": "api.parseWebPage"
 					}
 				},
 				{
@@ -189,10 +252,12 @@ const ApiService = {
 
 	created(this: any) {
 		this.hub = new SseHub();
+		this.artifacts = createArtifactStore(configOf(this.broker));
 	},
 
-	stopped(this: any) {
+	async stopped(this: any) {
 		this.hub?.closeAll();
+		await this.artifacts?.close();
 	}
 } as ServiceSchema<any>;
 

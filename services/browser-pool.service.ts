@@ -1,4 +1,7 @@
 import type { Context, ServiceSchema } from "moleculer";
+import { createArtifactStore } from "../src/artifacts";
+import { BrowserPool } from "../src/browser/browser-pool";
+import { GuardProxy } from "../src/browser/guard-proxy";
 import { EVENTS, TaskAbortEvent } from "../src/events";
 import { configOf } from "../src/runtime";
 import { loadTaskRegistry } from "../src/tasks/load";
@@ -6,20 +9,23 @@ import { UrlPolicy } from "../src/tasks/url-policy";
 import { SchedulerClient, TaskWorker } from "../src/worker/worker";
 
 /**
- * Browser capacity of this node: it leases tasks from the scheduler and runs their handlers. Any number of nodes may
- * run it; each adds `WORKER_CONCURRENCY` slots.
+ * Browser capacity of this node: a pool of Chromium browsers and a worker that leases tasks from the scheduler and
+ * runs their handlers. Any number of nodes may run it; each adds `WORKER_CONCURRENCY` task slots and
+ * `MAX_BROWSERS × MAX_CONTEXTS_PER_BROWSER` browser sessions, advertised in its heartbeat.
  */
 const BrowserPoolService: ServiceSchema = {
 	name: "browser-pool",
 
 	actions: {
-		/** This node's worker: slots, running tasks. */
+		/** This node's worker and browsers (one entry of `GET /api/pool`). */
 		status(this: any) {
 			return {
 				nodeId: this.broker.nodeID,
 				concurrency: configOf(this.broker).workerConcurrency,
 				busy: this.worker.busy,
-				running: this.worker.runningIds
+				running: this.worker.runningIds,
+				guardProxy: { refused: this.proxy.refused },
+				...this.pool.status()
 			};
 		}
 	},
@@ -47,6 +53,29 @@ const BrowserPoolService: ServiceSchema = {
 		const config = configOf(this.broker);
 		const broker = this.broker;
 		const nodeId: string = broker.nodeID;
+		const policy = new UrlPolicy(config.allowPrivateNetworks);
+		this.proxy = new GuardProxy(policy);
+		this.pool = new BrowserPool(
+			{
+				executablePath: config.chromiumPath,
+				maxBrowsers: config.maxBrowsers,
+				maxContextsPerBrowser: config.maxContextsPerBrowser,
+				retireBrowserAfterSessions: config.browserRetireAfterSessions,
+				browserIdleSecs: config.browserIdleSecs,
+				warmContexts: config.warmContexts,
+				maxContextUses: config.contextMaxUses,
+				launchTimeoutMillis: config.browserLaunchTimeoutMillis,
+				operationTimeoutMillis: config.browserOperationTimeoutMillis,
+				limitCheckMillis: config.sessionCheckMillis,
+				limits: {
+					maxMemoryMb: config.sessionMaxMemoryMb,
+					maxDurationSecs: config.sessionMaxDurationSecs,
+					maxPages: config.sessionMaxPages
+				}
+			},
+			this.logger
+		);
+		this.artifacts = createArtifactStore(config);
 		// Dispatch calls never retry inside Moleculer: a lease must not be granted twice for one request.
 		const opts = { retries: 0 };
 		const client: SchedulerClient = {
@@ -69,14 +98,27 @@ const BrowserPoolService: ServiceSchema = {
 				pollMillis: config.pollMillis,
 				heartbeatMillis: config.heartbeatMillis,
 				registry: loadTaskRegistry(config),
-				urls: new UrlPolicy(config.allowPrivateNetworks)
+				urls: policy,
+				browsers: this.pool,
+				artifacts: this.artifacts,
+				capacityInfo: () => this.pool.slots()
 			}
 		);
 	},
 
-	started(this: any) {
+	async started(this: any) {
+		await this.proxy.start();
+		this.pool.setProxy(this.proxy.url);
+		// Prepares warm contexts; a Chromium that cannot start is logged, and browser tasks fail with the reason.
+		await this.pool.start();
 		// Not awaited: a worker node starts even when no scheduler is up yet, and begins leasing once one is.
 		this.broker.waitForServices("scheduler", 0, 50).then(() => this.worker.start());
+	},
+
+	async stopped(this: any) {
+		await this.pool.close();
+		await this.proxy.stop();
+		await this.artifacts.close();
 	}
 };
 

@@ -2,6 +2,7 @@ import type { Context, ServiceSchema } from "moleculer";
 import { DbMixin } from "../mixins/db.mixin";
 import { EVENTS, TaskProgressEvent, WorkerHeartbeat } from "../src/events";
 import { configOf } from "../src/runtime";
+import { ResultCache } from "../src/scheduler/result-cache";
 import { ListFilter, Scheduler, SubmitRequest } from "../src/scheduler/scheduler";
 import { FinishReport, RenewItem, TASK_STATUSES } from "../src/scheduler/task-doc";
 import { loadTaskRegistry } from "../src/tasks/load";
@@ -24,7 +25,7 @@ const leaseRef = { type: "object", props: { id: "string", leaseId: "string" } };
 /** The task scheduler as a Moleculer service: params → `Scheduler` → result. */
 const SchedulerService = {
 	name: "scheduler",
-	mixins: [DbMixin("tasks")],
+	mixins: [DbMixin("tasks", "result_cache")],
 
 	actions: {
 		submit: {
@@ -187,23 +188,29 @@ const SchedulerService = {
 			leaseMillis: config.leaseMillis,
 			registry: this.registry,
 			policy: new UrlPolicy(config.allowPrivateNetworks),
-			workerStaleMillis: config.heartbeatMillis * 3
+			workerStaleMillis: config.heartbeatMillis * 3,
+			cache: new ResultCache(this.collections.result_cache),
+			cacheTtlMillis: config.resultCacheTtlSecs * 1000
 		});
 		await this.scheduler.start();
 		this.sweepTimer = setInterval(() => {
 			this.scheduler.sweepExpiredLeases().catch((err: Error) => this.logger.error("lease sweep failed", err));
 		}, Math.min(SWEEP_MILLIS, config.leaseMillis / 4));
 		this.sweepTimer.unref();
-		if (config.taskRetentionHours > 0) {
-			const purge = () =>
-				this.scheduler
-					.purgeFinished(Date.now() - config.taskRetentionHours * 3600_000)
-					.then((n: number) => n > 0 && this.logger.info(`purged ${n} finished tasks`))
-					.catch((err: Error) => this.logger.error("purge failed", err));
-			purge();
-			this.purgeTimer = setInterval(purge, PURGE_MILLIS);
-			this.purgeTimer.unref();
-		}
+		const purge = async () => {
+			try {
+				if (config.taskRetentionHours > 0) {
+					const n = await this.scheduler.purgeFinished(Date.now() - config.taskRetentionHours * 3600_000);
+					if (n > 0) this.logger.info(`purged ${n} finished tasks`);
+				}
+				await this.scheduler.purgeCache();
+			} catch (err) {
+				this.logger.error("purge failed", err);
+			}
+		};
+		void purge();
+		this.purgeTimer = setInterval(purge, PURGE_MILLIS);
+		this.purgeTimer.unref();
 	},
 
 	stopped(this: any) {

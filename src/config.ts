@@ -133,6 +133,55 @@ export const CONFIG_SCHEMA = {
 		int(2, 300),
 		"A node silent this long is gone: its leases are handed back at once."
 	),
+	chromiumPath: option("CHROMIUM_PATH", "/usr/bin/chromium", str, "Chromium executable the browser pool launches (Debian's `chromium`)."),
+	maxBrowsers: option("MAX_BROWSERS", 2, int(1, 64), "Browsers one `browser-pool` node runs at most."),
+	maxContextsPerBrowser: option(
+		"MAX_CONTEXTS_PER_BROWSER",
+		8,
+		int(1, 256),
+		"Contexts (sessions, busy or prepared) one browser holds at most. Browser slots of a node: `MAX_BROWSERS` × this."
+	),
+	warmContexts: option(
+		"WARM_CONTEXTS",
+		2,
+		int(0, 256),
+		"Contexts kept ready ahead of demand, so a task gets a page without waiting for one (0: none, Chromium starts on first use)."
+	),
+	contextMaxUses: option(
+		"CONTEXT_MAX_USES",
+		50,
+		int(1),
+		"A context is cleared between tasks (cookies, storage, permissions, a new tab) this many times, then replaced."
+	),
+	browserRetireAfterSessions: option(
+		"BROWSER_RETIRE_AFTER_SESSIONS",
+		500,
+		int(1),
+		"A browser is retired (closed once idle, replaced) after serving this many sessions."
+	),
+	browserIdleSecs: option("BROWSER_IDLE_SECS", 120, int(1), "A browser with no busy context for this long is closed."),
+	browserLaunchTimeoutMillis: option("BROWSER_LAUNCH_TIMEOUT_MILLIS", 30000, int(1000), "Deadline of a Chromium launch."),
+	browserOperationTimeoutMillis: option(
+		"BROWSER_OPERATION_TIMEOUT_MILLIS",
+		10000,
+		int(100),
+		"Deadline of every other browser call of the pool (new context or page, clearing, closing)."
+	),
+	sessionMaxMemoryMb: option(
+		"SESSION_MAX_MEMORY_MB",
+		512,
+		int(16),
+		"Memory a session's renderers may hold (V8 + DOM heaps and ArrayBuffers); over it the session is closed."
+	),
+	sessionMaxDurationSecs: option("SESSION_MAX_DURATION_SECS", 300, int(1), "Longest a browser session may stay open."),
+	sessionMaxPages: option("SESSION_MAX_PAGES", 10, int(1, 1000), "Most pages a session may open, the first included."),
+	sessionCheckMillis: option("SESSION_CHECK_MILLIS", 500, int(50), "How often held sessions are checked against their limits."),
+	resultCacheTtlSecs: option(
+		"RESULT_CACHE_TTL_SECS",
+		3600,
+		int(1),
+		"How long a cached task result (e.g. `page.parse`) is served, for types that declare no TTL."
+	),
 	pollMillis: option(
 		"WORKER_POLL_MILLIS",
 		1000,

@@ -102,4 +102,6 @@ export interface WorkerHeartbeat {
 	startedAt: string;
 	timestamp: string;
 	accepting: boolean;
+	/** Browser slots this node advertises (absent on nodes without a browser pool). */
+	browsers?: { total: number; busy: number; free: number; waiting: number };
 }

@@ -13,6 +13,7 @@ import type { UrlPolicy } from "../tasks/url-policy";
 import { iso, isoNow } from "../time";
 import type { TaskFailure } from "./classify";
 import { backoffMillis, DEFAULT_RETRY, RetryPolicy } from "./retry-policy";
+import type { ResultCache } from "./result-cache";
 import { nextCronRun, parseRunAt } from "./schedule";
 import {
 	AttemptOutcome,
@@ -82,6 +83,10 @@ export interface SchedulerOptions {
 	policy: UrlPolicy;
 	/** How long a worker with no sign of life stays listed. */
 	workerStaleMillis: number;
+	/** Results of task types that declare a `cache`. */
+	cache?: ResultCache;
+	/** TTL of cached results for types that declare none. */
+	cacheTtlMillis?: number;
 }
 
 /** A lease this scheduler granted, with what finishing it needs, so a finish is one store write. */
@@ -139,7 +144,8 @@ export class Scheduler {
 			this.tasks.ensureIndex("createdAt"),
 			// Sparse, and tasks without a key store none: NeDB keeps all documents of one index value in one array that
 			// it filters on every update of any of them, so a `null` shared by every task made each write O(tasks).
-			this.tasks.ensureIndex("key", { sparse: true })
+			this.tasks.ensureIndex("key", { sparse: true }),
+			this.options.cache?.start()
 		]);
 		const running = await this.tasks.find({ status: "running" });
 		for (const doc of running) {
@@ -174,6 +180,8 @@ export class Scheduler {
 			if (existing) return this.submitAnswer(existing, true);
 		}
 		const { doc, deps } = await this.prepare(req);
+		const hit = await this.cachedResult(doc);
+		if (hit) return this.completeFromCache(doc, hit);
 		try {
 			await this.tasks.insert(doc);
 		} catch (err: any) {
@@ -190,12 +198,13 @@ export class Scheduler {
 
 	/**
 	 * Submits several tasks with one store write: every request is checked first (one bad request refuses the whole
-	 * batch), then all are inserted at once. Requests with an idempotency key take the single-submit path.
+	 * batch), then all are inserted at once.
 	 */
 	async submitMany(reqs: SubmitRequest[]): Promise<SubmitAnswer[]> {
 		const prepared = await Promise.all(
 			reqs.map((req, index) =>
-				req.idempotencyKey
+				// Idempotent and cacheable submits may answer without inserting: they take the single-submit path.
+				req.idempotencyKey || this.cacheKey({ type: req.type, payload: req.payload ?? {} }) !== undefined
 					? null
 					: this.prepare(req).catch(err => {
 							// Say which request of the batch is wrong.
@@ -213,6 +222,47 @@ export class Scheduler {
 			answers.push(p ? this.submitAnswer(p.doc, false) : await this.submit(reqs[i]));
 		}
 		return answers;
+	}
+
+	/**
+	 * The cached result for a task that may use one: a type with a `cache`, a key for this payload (none means "bypass",
+	 * e.g. forceRefresh), and nothing that makes it more than one plain run (dependencies, a schedule).
+	 */
+	private async cachedResult(doc: TaskDoc): Promise<{ value: unknown; cachedAt: string } | undefined> {
+		const key = this.cacheKey(doc);
+		if (key === undefined || doc.dependsOn.length > 0 || doc.cron || doc.runAt) return undefined;
+		return this.options.cache!.get(doc.type, key);
+	}
+
+	private cacheKey(doc: Pick<TaskDoc, "type" | "payload">): string | undefined {
+		if (!this.options.cache || !this.options.registry.has(doc.type)) return undefined;
+		return this.options.registry.get(doc.type).definition.cache?.key(doc.payload);
+	}
+
+	/** A cache hit is a task too (it has an id, a result, and events), completed at once without a worker. */
+	private async completeFromCache(doc: TaskDoc, hit: { value: unknown; cachedAt: string }): Promise<SubmitAnswer> {
+		const result =
+			hit.value && typeof hit.value === "object" && !Array.isArray(hit.value)
+				? { ...(hit.value as object), cacheHit: true, cachedAt: hit.cachedAt }
+				: hit.value;
+		Object.assign(doc, {
+			status: "completed",
+			result,
+			progress: 100,
+			startedAt: doc.createdAt,
+			finishedAt: doc.createdAt,
+			durationMillis: 0
+		});
+		doc.log.push({ timestamp: doc.createdAt, level: "info", message: `answered from the result cache (stored ${hit.cachedAt})` });
+		await this.tasks.insert(doc);
+		this.host.emit(EVENTS.TASK_COMPLETED, {
+			taskId: doc._id,
+			taskType: doc.type,
+			result,
+			duration: 0,
+			timestamp: doc.createdAt
+		});
+		return this.submitAnswer(doc, false);
 	}
 
 	/** Checks a submit request and builds its document (not stored yet). */
@@ -499,6 +549,7 @@ export class Scheduler {
 		}
 		this.leases.delete(report.id);
 		this.workers.processed(nodeId);
+		if (report.ok) await this.storeInCache(doc, report.result);
 		const timestamp = iso(now);
 		if (report.ok) {
 			this.host.emit(EVENTS.TASK_COMPLETED, {
@@ -522,6 +573,18 @@ export class Scheduler {
 			this.index.requeue(doc._id, now + delay);
 			this.armDueTimer();
 		} else await this.settle(doc, outcome === "completed");
+	}
+
+	private async storeInCache(doc: TaskDoc, result: unknown): Promise<void> {
+		const key = this.cacheKey(doc);
+		if (key === undefined) return;
+		const ttl = this.options.registry.get(doc.type).definition.cache?.ttlMillis ?? this.options.cacheTtlMillis ?? 3600_000;
+		try {
+			await this.options.cache!.put(doc.type, key, result, ttl);
+		} catch (err) {
+			// The task is done either way; a missing cache entry only costs a later run.
+			this.host.logger.warn(`could not cache the result of task ${doc._id}`, err);
+		}
 	}
 
 	/** A worker shutting down hands back attempts it did not finish: queued again, no attempt spent. */
@@ -573,6 +636,11 @@ export class Scheduler {
 	/** Deletes completed and cancelled tasks that finished before `cutoff`; dead letters stay. */
 	purgeFinished(cutoff: number): Promise<number> {
 		return this.tasks.deleteMany({ status: { $in: ["completed", "cancelled"] }, finishedAt: { $lt: iso(cutoff) } });
+	}
+
+	/** Deletes expired cached results. */
+	purgeCache(): Promise<number> {
+		return this.options.cache?.purgeExpired() ?? Promise.resolve(0);
 	}
 
 	heartbeat(beat: WorkerHeartbeat): void {

@@ -10,6 +10,8 @@ export interface WorkerView {
 	lastHeartbeat: string;
 	processed: number;
 	currentTasks: string[];
+	/** Browser slots the node advertised in its last heartbeat. */
+	browserSlots: WorkerHeartbeat["browsers"] | null;
 }
 
 interface WorkerState {
@@ -21,6 +23,7 @@ interface WorkerState {
 	lastSeen: number;
 	/** Results this scheduler accepted from the worker, added to what the worker reported. */
 	processed: number;
+	browserSlots: WorkerHeartbeat["browsers"] | null;
 }
 
 /** Live workers as a scheduler sees them: from heartbeats and lease calls, gone on `$node.disconnected`. */
@@ -36,12 +39,13 @@ export class WorkerRegistry {
 		w.accepting = beat.accepting;
 		w.startedAt = beat.startedAt;
 		w.processed = Math.max(w.processed, beat.processed);
+		w.browserSlots = beat.browsers ?? null;
 	}
 
 	touch(nodeId: string, now = Date.now()): WorkerState {
 		let w = this.workers.get(nodeId);
 		if (!w) {
-			w = { nodeId, pid: null, concurrency: null, accepting: true, startedAt: null, lastSeen: now, processed: 0 };
+			w = { nodeId, pid: null, concurrency: null, accepting: true, startedAt: null, lastSeen: now, processed: 0, browserSlots: null };
 			this.workers.set(nodeId, w);
 		}
 		w.lastSeen = now;
@@ -72,7 +76,8 @@ export class WorkerRegistry {
 				startedAt: w.startedAt,
 				lastHeartbeat: iso(w.lastSeen),
 				processed: w.processed,
-				currentTasks: running.get(w.nodeId) ?? []
+				currentTasks: running.get(w.nodeId) ?? [],
+				browserSlots: w.browserSlots
 			});
 		}
 		return views;

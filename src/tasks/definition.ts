@@ -1,4 +1,14 @@
+import type { ArtifactMeta } from "../artifacts/artifact-store";
+import type { Fingerprint } from "../browser/fingerprint";
+import type { PoolSession, SessionLimits } from "../browser/session";
 import type { RetryPolicy } from "../scheduler/retry-policy";
+
+export interface BrowserRequest {
+	/** How the context presents itself; contexts of equal fingerprints are reused warm. */
+	fingerprint?: Fingerprint;
+	/** Tighter or looser limits than the node's defaults for this session. */
+	limits?: Partial<SessionLimits>;
+}
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -18,6 +28,13 @@ export interface TaskContext<P = unknown> {
 	log(level: LogLevel, message: string, data?: unknown): void;
 	/** The URL policy every URL a task touches must pass. */
 	urls: UrlGuard;
+	/**
+	 * A browser session (an isolated context with a page) from this node's pool: opened on the first call, the same
+	 * one on later calls, released when the attempt ends. A crash or a tripped limit aborts `signal` with its error.
+	 */
+	browser(request?: BrowserRequest): Promise<PoolSession>;
+	/** Stores a file the task produced; it is served at `GET /api/artifacts/:id`. */
+	saveArtifact(data: Buffer, input: { contentType: string; name?: string }): Promise<ArtifactMeta>;
 }
 
 export interface UrlGuard {
@@ -41,6 +58,12 @@ export interface TaskDefinition<P = any, R = unknown> {
 	concurrency?: number;
 	/** Shown on submit and used for progress estimates. @default 1000 */
 	estimatedDurationMillis?: number;
+	/**
+	 * Results shared between equal payloads for a while (shared/seeds/001 §4.2), in the scheduler's store so every node
+	 * sees them. `key` names what makes two payloads equal; `undefined` bypasses the cache (a forced refresh). A hit
+	 * completes the task on submit with the stored result plus `cacheHit: true`.
+	 */
+	cache?: { key(payload: P): string | undefined; /** @default RESULT_CACHE_TTL_SECS */ ttlMillis?: number };
 	/** The URLs a payload will touch, checked against the URL policy on submit. */
 	urls?(payload: P): string[];
 	handler(ctx: TaskContext<P>): Promise<R>;

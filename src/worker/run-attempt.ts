@@ -1,3 +1,6 @@
+import type { ArtifactStore } from "../artifacts/artifact-store";
+import type { PoolSession } from "../browser/session";
+import type { SessionRequest } from "../browser/browser-pool";
 import { ERROR_TYPES, TaskError, TaskTimeoutError } from "../errors";
 import { classifyError } from "../scheduler/classify";
 import type { FinishReport, LeasedTask, LogEntry } from "../scheduler/task-doc";
@@ -15,6 +18,16 @@ export interface AttemptHooks {
 	controller: AbortController;
 	progress(percent: number, step: string | undefined): void;
 	log(entry: LogEntry): void;
+	/** This node's browser pool (nodes without one refuse browser tasks). */
+	browsers?: BrowserSource;
+	artifacts?: ArtifactStore;
+}
+
+/** The part of the browser pool an attempt uses. */
+export interface BrowserSource {
+	acquire(request: SessionRequest): Promise<PoolSession>;
+	/** `discard`: the attempt was aborted and may still touch the page; replace the context instead of clearing it. */
+	release(session: PoolSession, discard: boolean): void;
 }
 
 /**
@@ -25,6 +38,7 @@ export async function runAttempt(type: TaskType, task: LeasedTask, hooks: Attemp
 	const { controller } = hooks;
 	const timer = setTimeout(() => controller.abort(new TaskTimeoutError(task.timeoutMillis)), task.timeoutMillis);
 	let logged = 0;
+	let session: Promise<PoolSession> | undefined;
 	const ctx: TaskContext = {
 		taskId: task.id,
 		payload: task.payload,
@@ -38,6 +52,23 @@ export async function runAttempt(type: TaskType, task: LeasedTask, hooks: Attemp
 			const entry: LogEntry = { timestamp: isoNow(), level, message: String(message) };
 			if (data !== undefined) entry.data = data;
 			hooks.log(logged === MAX_LOG_ENTRIES ? { ...entry, message: `${entry.message} (log limit reached)` } : entry);
+		},
+		browser: request => {
+			const browsers = hooks.browsers;
+			if (!browsers)
+				return Promise.reject(new TaskError(`Node ${hooks.nodeId} has no browser pool`, "retryable", ERROR_TYPES.BROWSER_LAUNCH_FAILED));
+			session ??= browsers.acquire({
+				taskId: task.id,
+				signal: controller.signal,
+				onFailure: err => controller.abort(err),
+				fingerprint: request?.fingerprint,
+				limits: request?.limits
+			});
+			return session;
+		},
+		saveArtifact: (data, input) => {
+			if (!hooks.artifacts) return Promise.reject(new TaskError("No artifact store on this node", "fatal"));
+			return hooks.artifacts.put(data, { ...input, taskId: task.id });
 		}
 	};
 	try {
@@ -48,6 +79,13 @@ export async function runAttempt(type: TaskType, task: LeasedTask, hooks: Attemp
 		return { id: task.id, leaseId: task.leaseId, ok: false, error: classifyError(reason) };
 	} finally {
 		clearTimeout(timer);
+		if (session) {
+			const aborted = controller.signal.aborted;
+			session.then(
+				s => hooks.browsers!.release(s, aborted),
+				() => undefined
+			);
+		}
 	}
 }
 

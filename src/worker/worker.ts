@@ -5,7 +5,8 @@ import type { UrlGuard } from "../tasks/definition";
 import type { TaskRegistry } from "../tasks/registry";
 import { isoNow } from "../time";
 import { ProgressThrottle } from "./progress-throttle";
-import { runAttempt } from "./run-attempt";
+import type { ArtifactStore } from "../artifacts/artifact-store";
+import { BrowserSource, runAttempt } from "./run-attempt";
 
 /** The scheduler as a worker sees it: four calls, whatever carries them. */
 export interface SchedulerClient {
@@ -29,6 +30,10 @@ export interface WorkerOptions {
 	heartbeatMillis: number;
 	registry: TaskRegistry;
 	urls: UrlGuard;
+	browsers?: BrowserSource;
+	artifacts?: ArtifactStore;
+	/** Extra figures for the heartbeat (the browser pool's slots). */
+	capacityInfo?: () => WorkerHeartbeat["browsers"];
 }
 
 /** At most 10 progress events per second per task (shared/seeds/004 §5). */
@@ -191,6 +196,8 @@ export class TaskWorker {
 			? runAttempt(this.options.registry.get(task.type), task, {
 					nodeId: this.options.nodeId,
 					urls: this.options.urls,
+					browsers: this.options.browsers,
+					artifacts: this.options.artifacts,
 					controller: attempt.controller,
 					progress: (percent, step) => attempt.throttle.report(this.progressEvent(attempt, percent, step)),
 					log: entry => attempt.log.push(entry)
@@ -307,7 +314,8 @@ export class TaskWorker {
 			processed: this.processed,
 			startedAt: this.startedAt,
 			timestamp: isoNow(),
-			accepting: this.accepting
+			accepting: this.accepting,
+			browsers: this.options.capacityInfo?.()
 		});
 	}
 }

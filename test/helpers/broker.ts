@@ -15,6 +15,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
 			port: 0,
 			logLevel: "silent",
 			allowPrivateNetworks: true,
+			// Chromium starts on first use: most suites never open a browser.
+			warmContexts: 0,
 			...overrides
 		}
 	);

@@ -147,6 +147,7 @@ export class Cluster {
 			ALLOW_PRIVATE_NETWORKS: "true",
 			LOG_LEVEL: "warn",
 			TASK_DIRS: FIXTURE_TASKS,
+			WARM_CONTEXTS: "0",
 			...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)]))
 		});
 		const child = spawn(TSX, ["src/main.ts"], {

@@ -1,0 +1,67 @@
+/**
+ * Browser capacity across nodes: two `browser-pool` processes (each with its own Chromium) on the local NATS share a
+ * batch of `page.parse` tasks; both do work; a kill -9 of one loses nothing. Run: `npx jest test/cluster`.
+ */
+import { destroyAllClusters, TaskView, waitFor, withCluster } from "../helpers/cluster";
+import { startSite, type Site } from "../fixtures/site/site";
+
+jest.setTimeout(120_000);
+
+afterEach(destroyAllClusters);
+
+describe("browser pool across nodes", () => {
+	let site: Site;
+	beforeAll(async () => {
+		site = await startSite({ pages: 60 });
+	});
+	afterAll(async () => {
+		await site?.close();
+	});
+
+	it("two nodes share a batch of parse tasks, and a kill -9 of one loses nothing", async () => {
+		const TASKS = 60;
+		await withCluster("browsers", async cluster => {
+			await cluster.startCore({ LOG_LEVEL: "info" });
+			const env = { WORKER_CONCURRENCY: 3, WARM_CONTEXTS: 1 };
+			cluster.startWorker("w1", env);
+			cluster.startWorker("w2", env);
+			const workers = await cluster.waitForWorkers(["w1", "w2"]);
+			await cluster.waitForCoreToKnow(["w1", "w2"]);
+
+			// Every other page answers slowly, so the batch is still running when the victim dies.
+			const tasks = Array.from({ length: TASKS }, (_, i) => ({
+				type: "page.parse",
+				payload: { url: i % 2 ? `${site.baseUrl}/slow?ms=300&i=${i}` : `${site.baseUrl}/page/${i}`, options: { screenshot: "none" } }
+			}));
+			const answers = await cluster.api<{ id: string }[]>("POST", "/api/tasks/batch", { tasks });
+			const ids = answers.map(a => a.id);
+
+			// Both nodes have completed parses, and work is left.
+			await waitFor(
+				async () => {
+					const done = await cluster.api<{ items: TaskView[] }>("GET", "/api/tasks?status=completed&limit=500");
+					const nodes = new Set(done.items.map(t => t.nodeId));
+					return nodes.has("w1") && nodes.has("w2") && done.items.length < TASKS - 10;
+				},
+				{ timeoutMillis: 60_000, what: "both nodes to complete parses" }
+			);
+			await cluster.kill9("w1", workers.get("w1")!.pid!);
+
+			const final = await waitFor(
+				async () => {
+					const all = await Promise.all(ids.map(id => cluster.task(id)));
+					return all.every(t => t.status === "completed") ? all : null;
+				},
+				{ timeoutMillis: 90_000, what: "every task to complete after the kill" }
+			);
+			for (const t of final) {
+				expect(t.result).toMatchObject({ status: 200, cacheHit: false });
+				expect(t.history.filter(h => h.outcome === "completed")).toHaveLength(1);
+			}
+			const byNode = new Set(final.map(t => t.nodeId));
+			expect(byNode).toEqual(new Set(["w1", "w2"]));
+			// The victim's unfinished parses ran again on the survivor.
+			expect(final.some(t => t.history.some(h => h.nodeId === "w1" && h.outcome !== "completed"))).toBe(true);
+		});
+	});
+});
