@@ -1,0 +1,102 @@
+/**
+ * Browser pool benchmark (issue 3): `npm run bench:pool`.
+ *
+ * One generated local site of 200 realistic pages; at each concurrency, side by side in one run:
+ *   (a) plain Playwright, one browser, one reused page per worker: the physical limit here;
+ *   (b) Crawlee's PlaywrightCrawler doing the same extraction;
+ *   (c) Nightshift `page.parse` end to end through the scheduler (an embedded node as a child process).
+ * Every peer runs the same in-page extraction (`src/parse/extract.browser.js`) on the same Debian Chromium.
+ *
+ * Knobs (env): BENCH_CONCURRENCY (default "4,8"), BENCH_PAGES (default 200), BENCH_SCREENSHOT=1 (every peer also
+ * takes a PNG screenshot), BENCH_ONLY (comma list of peers: plain,crawlee,nightshift), BENCH_KEEP_LOGS=1.
+ */
+import { startSite } from "../test/fixtures/site/site";
+import { machineInfo } from "./lib/machine";
+import { cleanupAll, tempDir } from "./lib/procs";
+import { runCrawlee } from "./pool/crawlee";
+import { runNightshift, type NightshiftResult } from "./pool/nightshift";
+import type { PeerResult } from "./pool/peer";
+import { runPlainPlaywright } from "./pool/plain-playwright";
+
+const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? "4,8").split(",").map(Number);
+const PAGES = Number(process.env.BENCH_PAGES ?? 200);
+const SCREENSHOT = process.env.BENCH_SCREENSHOT === "1";
+const ONLY = new Set((process.env.BENCH_ONLY ?? "plain,crawlee,nightshift").split(","));
+
+interface Row {
+	concurrency: number;
+	plain?: PeerResult;
+	crawlee?: PeerResult;
+	nightshift?: NightshiftResult;
+}
+
+const fmt = (n: number | null | undefined, digits = 1) => (n === null || n === undefined ? "–" : n.toFixed(digits));
+
+async function main(): Promise<void> {
+	const machine = machineInfo();
+	const logDir = tempDir("nightshift-bench-pool-logs", process.env.BENCH_KEEP_LOGS === "1");
+	const site = await startSite({ pages: PAGES });
+	const rows: Row[] = [];
+	let failed: unknown = null;
+	try {
+		for (const concurrency of CONCURRENCY) {
+			const row: Row = { concurrency };
+			rows.push(row);
+			const opts = { urls: site.pageUrls, concurrency, screenshot: SCREENSHOT };
+			if (ONLY.has("plain")) {
+				console.error(`c=${concurrency}: plain Playwright…`);
+				row.plain = await runPlainPlaywright(opts);
+			}
+			if (ONLY.has("crawlee")) {
+				console.error(`c=${concurrency}: Crawlee…`);
+				row.crawlee = await runCrawlee(opts);
+			}
+			if (ONLY.has("nightshift")) {
+				console.error(`c=${concurrency}: Nightshift page.parse…`);
+				row.nightshift = await runNightshift(opts, logDir);
+			}
+		}
+	} catch (err) {
+		failed = err;
+	} finally {
+		await site.close();
+		await cleanupAll();
+	}
+
+	const out: string[] = [];
+	out.push(`Machine: ${machine.nproc} cores (${machine.cpu}), ${machine.memory}, Node ${machine.node}, ${machine.os}; ${machine.date}`);
+	out.push(`Site: ${PAGES} generated pages on 127.0.0.1; screenshot: ${SCREENSHOT ? "PNG per page" : "none"}; Chromium ${process.env.CHROMIUM_PATH || "/usr/bin/chromium"}`);
+	out.push("");
+	out.push("| concurrency | (a) plain Playwright pages/s | (b) Crawlee pages/s | (c) Nightshift pages/s | (c)/(a) | (c)/(b) | errors a/b/c |");
+	out.push("|---|---|---|---|---|---|---|");
+	for (const r of rows) {
+		const a = r.plain?.pagesPerSec;
+		const b = r.crawlee?.pagesPerSec;
+		const c = r.nightshift?.pagesPerSec;
+		const ratio = (x?: number, y?: number) => (x && y ? `${Math.round((x / y) * 100)} %` : "–");
+		out.push(
+			`| ${r.concurrency} | ${fmt(a)} | ${fmt(b)} | ${fmt(c)} | ${ratio(c, a)} | ${ratio(c, b)} | ${r.plain?.errors ?? "–"}/${r.crawlee?.errors ?? "–"}/${r.nightshift?.errors ?? "–"} |`
+		);
+	}
+	out.push("");
+	out.push("| concurrency | peak RSS a / b / c (MB, process trees) | Nightshift acquire p50 / p99 (ms), warm hits | browser PSS peak (MB) | per context (MB) | session renderer memory (MB, mean) | node alive |");
+	out.push("|---|---|---|---|---|---|---|");
+	for (const r of rows) {
+		const n = r.nightshift;
+		out.push(
+			`| ${r.concurrency} | ${fmt(r.plain?.rssPeakMb, 0)} / ${fmt(r.crawlee?.rssPeakMb, 0)} / ${fmt(n?.rssPeakMb, 0)} | ` +
+				(n ? `${fmt(n.acquire.p50Millis, 2)} / ${fmt(n.acquire.p99Millis, 2)}, ${n.acquire.warmHits}/${n.acquire.count}` : "–") +
+				` | ${fmt(n?.browserMemoryMb, 0)} | ${fmt(n?.memoryPerContextMb, 0)} | ${fmt(n?.sessionMemoryMb)} | ${n ? (n.nodeAlive ? "yes" : "**no**") : "–"} |`
+		);
+	}
+	for (const r of rows)
+		for (const [name, res] of Object.entries({ plain: r.plain, crawlee: r.crawlee, nightshift: r.nightshift }))
+			if (res?.errorSamples.length) out.push(`\nc=${r.concurrency} ${name} errors: ${res.errorSamples.join(" | ")}`);
+	console.log(out.join("\n"));
+	if (failed) {
+		console.log(`\n**The run failed before it finished:** ${(failed as Error)?.stack ?? failed}`);
+		process.exitCode = 1;
+	}
+}
+
+void main();

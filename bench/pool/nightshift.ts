@@ -1,0 +1,108 @@
+/**
+ * Nightshift as a peer of `npm run bench:pool`: one embedded node (api + scheduler + browser-pool, NeDB files) as a
+ * child process; every URL a `page.parse` task submitted in one batch, end to end through the scheduler, leases,
+ * the warm pool, the guard proxy, the result store. Duration: from the batch submit to the last task's `finishedAt`.
+ */
+import { HttpClient } from "../lib/net";
+import { startNode } from "../lib/nightshift";
+import { stopChild, tempDir } from "../lib/procs";
+import { sleep } from "../lib/stats";
+import { sampleTreeRss } from "./process-tree-rss";
+import { pagesPerSec, type PeerOptions, type PeerResult } from "./peer";
+
+export interface NightshiftResult extends PeerResult {
+	/** The pool's acquire times over the run (warm = a prepared context was waiting). */
+	acquire: { count: number; warmHits: number; p50Millis: number | null; p99Millis: number | null };
+	/** Peak of the browsers' PSS summed over their process trees, and per context. */
+	browserMemoryMb: number;
+	memoryPerContextMb: number | null;
+	/** Mean of the sessions' measured renderer memory (V8 + DOM + ArrayBuffers), MB. */
+	sessionMemoryMb: number | null;
+	/** The node process was alive at the end. */
+	nodeAlive: boolean;
+}
+
+const BATCH = 200;
+
+export async function runNightshift({ urls, concurrency, screenshot }: PeerOptions, logDir: string): Promise<NightshiftResult> {
+	const started = performance.now();
+	const rss = sampleTreeRss();
+	const node = await startNode({
+		name: `pool-c${concurrency}`,
+		services: ["api", "scheduler", "browser-pool"],
+		logDir,
+		dataDir: tempDir("nightshift-bench-pool"),
+		workerConcurrency: concurrency,
+		env: { ALLOW_PRIVATE_NETWORKS: "true", WARM_CONTEXTS: String(concurrency), TASK_DIRS: "" }
+	});
+	const api = node.http!;
+	const options = { screenshot: screenshot ? "viewport" : "none", forceRefresh: true };
+	try {
+		// Warm-up outside the timed window, like the peers' up-front pages: one parse per slot.
+		await runBatch(api, urls.slice(0, concurrency), options);
+
+		const poolSamples: any[] = [];
+		const sampler = setInterval(() => {
+			api.get("/api/pool").then(r => r.status === 200 && poolSamples.push(r.body), () => undefined);
+		}, 500);
+		const submitAt = Date.now();
+		const tasks = await runBatch(api, urls, options);
+		clearInterval(sampler);
+
+		const done = tasks.filter(t => t.status === "completed");
+		const end = Math.max(...tasks.map(t => Date.parse(t.finishedAt)));
+		const durationMillis = end - submitAt;
+		const pool = (await api.get("/api/pool")).body;
+		const nodeStatus = pool.nodes[0];
+		let browserMemoryMb = 0;
+		let perContext: number | null = null;
+		const sessionMemory: number[] = [];
+		for (const sample of poolSamples) {
+			const n = sample.nodes[0];
+			if (!n || n.error) continue;
+			const memory = n.browsers.reduce((m: number, b: any) => m + (b.memoryMb ?? 0), 0);
+			const contexts = n.browsers.reduce((c: number, b: any) => c + b.contexts, 0);
+			if (memory > browserMemoryMb) {
+				browserMemoryMb = memory;
+				perContext = contexts > 0 ? Math.round(memory / contexts) : null;
+			}
+			for (const s of n.sessions) if (s.memoryMb !== null) sessionMemory.push(s.memoryMb);
+		}
+		return {
+			pagesPerSec: pagesPerSec(done.length, durationMillis),
+			durationMillis,
+			pages: done.length,
+			errors: tasks.length - done.length,
+			errorSamples: tasks.filter(t => t.status !== "completed").slice(0, 5).map(t => `${t.status}: ${t.error?.type} ${t.error?.message}`),
+			rssPeakMb: rss.stop(),
+			totalMillis: Math.round(performance.now() - started),
+			acquire: nodeStatus.acquire,
+			browserMemoryMb,
+			memoryPerContextMb: perContext,
+			sessionMemoryMb: sessionMemory.length ? Math.round((sessionMemory.reduce((a, b) => a + b, 0) / sessionMemory.length) * 10) / 10 : null,
+			nodeAlive: !node.child.exited
+		};
+	} finally {
+		rss.stop();
+		await stopChild(node.child, 10_000);
+	}
+}
+
+/** Submits every URL as a `page.parse` task (batches of 200) and waits until all have finished; answers the tasks. */
+async function runBatch(api: HttpClient, urls: string[], options: object): Promise<any[]> {
+	const ids: string[] = [];
+	for (let i = 0; i < urls.length; i += BATCH) {
+		const tasks = urls.slice(i, i + BATCH).map(url => ({ type: "page.parse", payload: { url, options } }));
+		const answer = await api.post<{ id: string }[]>("/api/tasks/batch", { tasks });
+		if (answer.status !== 202) throw new Error(`batch submit answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+		ids.push(...answer.body.map(a => a.id));
+	}
+	// Polling the count is cheap next to a page parse; the exact end comes from the tasks' finishedAt.
+	for (;;) {
+		const { body } = await api.get<{ total: number }>("/api/tasks?status=running&limit=1");
+		const queued = await api.get<{ total: number }>("/api/tasks?status=queued&limit=1");
+		if (body.total === 0 && queued.body.total === 0) break;
+		await sleep(100);
+	}
+	return Promise.all(ids.map(async id => (await api.get(`/api/tasks/${id}`)).body));
+}
