@@ -4,6 +4,7 @@ import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { SseHub } from "../src/api/sse-hub";
 import { createArtifactStore } from "../src/artifacts";
+import { clusterPool } from "../src/browser/cluster-pool";
 import { isLoopback } from "../src/config";
 import { ArtifactNotFoundError, ERROR_TYPES, UnauthorizedError } from "../src/errors";
 import { EVENTS } from "../src/events";
@@ -84,31 +85,8 @@ const ApiService = {
 		},
 
 		/** `GET /api/pool`: every node's browsers, contexts, slots and memory. */
-		async pool(this: any, ctx: Context) {
-			const nodeIds: string[] = [
-				...new Set<string>(
-					this.broker.registry
-						.getServiceList({ onlyAvailable: true })
-						.filter((s: any) => s.name === "browser-pool")
-						.map((s: any) => s.nodeID)
-				)
-			];
-			const nodes = await Promise.all(
-				nodeIds.sort().map(nodeID =>
-					ctx.call<any, object>("browser-pool.status", {}, { nodeID, timeout: 5000 }).catch((err: Error) => ({ nodeId: nodeID, error: err.message }))
-				)
-			);
-			const sum = (pick: (n: any) => number) => nodes.reduce((total, n: any) => total + (n.error ? 0 : pick(n)), 0);
-			return {
-				totals: {
-					nodes: nodes.length,
-					browsers: sum(n => n.browsers.length),
-					contexts: sum(n => n.browsers.reduce((c: number, b: any) => c + b.contexts, 0)),
-					slots: { total: sum(n => n.slots.total), busy: sum(n => n.slots.busy), free: sum(n => n.slots.free), waiting: sum(n => n.slots.waiting) },
-					memoryMb: sum(n => n.browsers.reduce((m: number, b: any) => m + (b.memoryMb ?? 0), 0))
-				},
-				nodes
-			};
+		pool(this: any) {
+			return clusterPool(this.broker);
 		},
 
 		/** Seed route `POST /api/v1/web-pages/parse` (shared/seeds/001 §1.3): a `page.parse` task in the seed's shape. */

@@ -33,7 +33,7 @@ export async function runNightshift({ urls, concurrency, screenshot }: PeerOptio
 		logDir,
 		dataDir: tempDir("nightshift-bench-pool"),
 		workerConcurrency: concurrency,
-		env: { ALLOW_PRIVATE_NETWORKS: "true", WARM_CONTEXTS: String(concurrency), TASK_DIRS: "" }
+		env: { ALLOW_PRIVATE_NETWORKS: "true", TASK_DIRS: "" }
 	});
 	const api = node.http!;
 	const options = { screenshot: screenshot ? "viewport" : "none", forceRefresh: true };
@@ -44,7 +44,7 @@ export async function runNightshift({ urls, concurrency, screenshot }: PeerOptio
 		const poolSamples: any[] = [];
 		const sampler = setInterval(() => {
 			api.get("/api/pool").then(r => r.status === 200 && poolSamples.push(r.body), () => undefined);
-		}, 500);
+		}, 2000);
 		const submitAt = Date.now();
 		const tasks = await runBatch(api, urls, options);
 		clearInterval(sampler);

@@ -52,6 +52,8 @@ interface PooledBrowser {
 	retiring: boolean;
 	closing: boolean;
 	lastBusyAt: number;
+	/** Last memory reading. */
+	memory?: { at: number; mb: number };
 }
 
 interface PooledContext {
@@ -100,6 +102,7 @@ const PAGE_EVENTS = [
 const DEFAULT_VIEWPORT = { width: 1280, height: 720 };
 
 const ACQUIRE_SAMPLES = 1000;
+const MEMORY_READ_MILLIS = 5000;
 
 /**
  * The browsers of one node (after crawlee's browser-pool): browsers are reused across tasks; each task gets its own
@@ -263,7 +266,7 @@ export class BrowserPool {
 				busyContexts: [...b.contexts].filter(c => c.session).length,
 				sessionsServed: b.sessionsServed,
 				retiring: b.retiring,
-				memoryMb: b.pid ? Math.round(treeMemoryBytes(b.pid) / (1024 * 1024)) : null
+				memoryMb: this.browserMemoryMb(b)
 			})),
 			sessions: [...this.browsers].flatMap(b =>
 				[...b.contexts]
@@ -282,6 +285,17 @@ export class BrowserPool {
 			acquire: { count: this.acquired, warmHits: this.warmHits, p50Millis: percentile(0.5), p99Millis: percentile(0.99) },
 			crashes: this.crashes
 		};
+	}
+
+	/**
+	 * A browser's memory (PSS of its process tree), read at most every MEMORY_READ_MILLIS: reading smaps of a large
+	 * process costs the kernel real time, and a dashboard polling `/api/pool` must not slow the browsers down.
+	 */
+	private browserMemoryMb(b: PooledBrowser): number | null {
+		if (!b.pid) return null;
+		const now = Date.now();
+		if (!b.memory || now - b.memory.at > MEMORY_READ_MILLIS) b.memory = { at: now, mb: Math.round(treeMemoryBytes(b.pid) / (1024 * 1024)) };
+		return b.memory.mb;
 	}
 
 	/** Closes every browser (with a kill fallback); waiting acquires fail. */
@@ -470,8 +484,8 @@ export class BrowserPool {
 		// Independent of each other: one round of calls, not one after the other.
 		await withTimeout(
 			Promise.all([
-				page.unrouteAll({ behavior: "ignoreErrors" }),
-				context.unrouteAll({ behavior: "ignoreErrors" }),
+				hasRoutes(page) ? page.unrouteAll({ behavior: "ignoreErrors" }) : undefined,
+				hasRoutes(context) ? context.unrouteAll({ behavior: "ignoreErrors" }) : undefined,
 				cdp.send("Page.resetNavigationHistory"),
 				context.clearCookies(),
 				context.clearPermissions(),
@@ -677,6 +691,15 @@ export class BrowserPool {
 
 /** Marks a context taken while its session is being set up. */
 const PLACEHOLDER = { id: "", placeholder: true, check: async () => undefined, trip: () => undefined, pageOpened: () => undefined } as unknown as ActiveSession;
+
+/**
+ * Whether a handler left routes on a page or context. `unrouteAll` costs a round trip through every target even with
+ * no routes, so it is skipped then; if Playwright's internal list ever moves, every recycle unroutes (safe, slower).
+ */
+function hasRoutes(target: Page | BrowserContext): boolean {
+	const routes = (target as any)._routes;
+	return !Array.isArray(routes) || routes.length > 0;
+}
 
 /** The origin of a URL that can hold storage (http, https), else "" (about:blank, data:, chrome-error:). */
 function originOf(url: string): string {

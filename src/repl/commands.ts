@@ -1,4 +1,5 @@
 import type { ServiceBroker } from "moleculer";
+import { clusterPool } from "../browser/cluster-pool";
 
 /** What a REPL command prints; errors print as `type: message` instead of a stack. */
 async function show(broker: ServiceBroker, work: () => Promise<unknown>): Promise<void> {
@@ -106,6 +107,30 @@ export const replCommands = [
 					table(
 						page.items.map((t: any) => ({ ...t, error: t.error?.message })),
 						["id", "type", "attempts", "finishedAt", "error"]
+					)
+				);
+			} catch (err: any) {
+				console.error(`${err?.type ?? "ERROR"}: ${err?.message ?? err}`);
+			}
+		}
+	},
+	{
+		command: "pool",
+		description: "Browsers and slots of every browser-pool node",
+		async action(broker: ServiceBroker) {
+			try {
+				const pool = await clusterPool(broker);
+				console.log(
+					table(
+						pool.nodes.flatMap((n: any) =>
+							n.error
+								? [{ node: n.nodeId, browser: `error: ${n.error}` }]
+								: [
+										{ node: n.nodeId, browser: "(slots)", contexts: `${n.slots.busy}/${n.slots.total} busy`, waiting: n.slots.waiting },
+										...n.browsers.map((b: any) => ({ node: n.nodeId, browser: b.pid, contexts: b.contexts, sessions: b.sessionsServed, memoryMb: b.memoryMb }))
+									]
+						),
+						["node", "browser", "contexts", "waiting", "sessions", "memoryMb"]
 					)
 				);
 			} catch (err: any) {

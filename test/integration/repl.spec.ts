@@ -37,6 +37,7 @@ describe("REPL commands", () => {
 
 		expect(await run(broker, "workers")).toContain(broker.nodeID);
 		expect(await run(broker, "dead-letters")).toMatch(/^id\s+type/);
+		expect(await run(broker, "pool")).toMatch(new RegExp(`${broker.nodeID}\\s+\\(slots\\)\\s+0/16 busy`));
 	});
 
 	it("prints input errors by type instead of throwing", async () => {

@@ -1,0 +1,29 @@
+import type { ServiceBroker } from "moleculer";
+
+/** Every `browser-pool` node's status (its `browser-pool.status`), and totals: what `GET /api/pool` and the REPL show. */
+export async function clusterPool(broker: ServiceBroker) {
+	const nodeIds: string[] = [
+		...new Set<string>(
+			broker.registry
+				.getServiceList({ onlyAvailable: true })
+				.filter((s: any) => s.name === "browser-pool")
+				.map((s: any) => s.nodeID)
+		)
+	].sort();
+	const nodes: any[] = await Promise.all(
+		nodeIds.map(nodeID =>
+			broker.call<any, object>("browser-pool.status", {}, { nodeID, timeout: 5000 }).catch((err: Error) => ({ nodeId: nodeID, error: err.message }))
+		)
+	);
+	const sum = (pick: (n: any) => number) => nodes.reduce((total: number, n: any) => total + (n.error ? 0 : pick(n)), 0);
+	return {
+		totals: {
+			nodes: nodes.length,
+			browsers: sum(n => n.browsers.length),
+			contexts: sum(n => n.browsers.reduce((c: number, b: any) => c + b.contexts, 0)),
+			slots: { total: sum(n => n.slots.total), busy: sum(n => n.slots.busy), free: sum(n => n.slots.free), waiting: sum(n => n.slots.waiting) },
+			memoryMb: sum(n => n.browsers.reduce((m: number, b: any) => m + (b.memoryMb ?? 0), 0))
+		},
+		nodes
+	};
+}
