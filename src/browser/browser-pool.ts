@@ -72,6 +72,8 @@ interface PooledContext {
 	recycling: boolean;
 	/** A session set its own viewport: put back on recycling. */
 	viewportChanged: boolean;
+	/** Permissions the context was created with. */
+	permissions: string[];
 	cdp?: Promise<CDPSession>;
 }
 
@@ -407,7 +409,8 @@ export class BrowserPool {
 			origins: new Set(),
 			broken: false,
 			recycling: false,
-			viewportChanged: false
+			viewportChanged: false,
+			permissions: options.permissions ?? []
 		};
 		owner.contexts.add(pooled);
 		try {
@@ -488,7 +491,8 @@ export class BrowserPool {
 				hasRoutes(context) ? context.unrouteAll({ behavior: "ignoreErrors" }) : undefined,
 				cdp.send("Page.resetNavigationHistory"),
 				context.clearCookies(),
-				context.clearPermissions(),
+				// Permissions the fingerprint grants (geolocation) come back; what the handler granted does not.
+				context.clearPermissions().then(() => (pooled.permissions.length ? context.grantPermissions(pooled.permissions) : undefined)),
 				...origins.map(origin => cdp.send("Storage.clearDataForOrigin", { origin, storageTypes: "all" })),
 				pooled.viewportChanged ? page.setViewportSize(DEFAULT_VIEWPORT) : undefined
 			]),
