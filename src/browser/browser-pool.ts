@@ -379,8 +379,15 @@ export class BrowserPool {
 			const idle = this.takeIdle(signature);
 			if (idle) return { pooled: idle, warm: true };
 			// A context being cleared is ready in tens of milliseconds; a new one costs hundreds and a process's memory.
-			if (this.contexts().some(c => c.recycling && c.signature === signature)) {
-				await this.nextContextFreed();
+			// Each such context is waited for by one session at most: the others open a context of their own.
+			const soonFree = this.contexts().filter(c => c.recycling && c.signature === signature).length;
+			if (soonFree > this.waitingForRecycle) {
+				this.waitingForRecycle++;
+				try {
+					await this.nextContextFreed();
+				} finally {
+					this.waitingForRecycle--;
+				}
 				continue;
 			}
 			const owner = await this.browserWithRoom();
@@ -559,6 +566,8 @@ export class BrowserPool {
 	/** Warm contexts being created: a session waits for one rather than fail when the browsers are full. */
 	private readonly preparing = new Set<Promise<void>>();
 	private freedWaiters: (() => void)[] = [];
+	/** Sessions waiting for a context that is being cleared. */
+	private waitingForRecycle = 0;
 
 	/** Every context of the live browsers. */
 	private contexts(): PooledContext[] {
