@@ -70,8 +70,17 @@ export class HttpClient {
 		return this.request<T>("POST", path, body);
 	}
 
-	get<T = any>(path: string) {
-		return this.request<T>("GET", path);
+	/**
+	 * A GET is safe to repeat: once more when a kept-alive socket was reset (the server closes idle sockets after its
+	 * keep-alive timeout, and a request can race that close).
+	 */
+	async get<T = any>(path: string) {
+		try {
+			return await this.request<T>("GET", path);
+		} catch (err: any) {
+			if (err?.code !== "ECONNRESET") throw err;
+			return this.request<T>("GET", path);
+		}
 	}
 
 	close(): void {
