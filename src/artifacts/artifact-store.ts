@@ -19,8 +19,6 @@ export interface ArtifactStore {
 	put(data: Buffer, input: ArtifactInput): Promise<ArtifactMeta>;
 	/** The artifact, or null when there is none with this id. */
 	get(id: string): Promise<{ meta: ArtifactMeta; data: Buffer } | null>;
-	/** Deletes the artifacts of tasks that no longer exist is left to retention; this deletes one. */
-	delete(id: string): Promise<void>;
 	close(): Promise<void>;
 }
 

@@ -32,11 +32,5 @@ export class FileArtifactStore implements ArtifactStore {
 		}
 	}
 
-	async delete(id: string): Promise<void> {
-		if (!ARTIFACT_ID.test(id)) return;
-		const file = path.join(this.dir, id);
-		await Promise.all([fs.rm(file, { force: true }), fs.rm(`${file}.json`, { force: true })]);
-	}
-
 	async close(): Promise<void> {}
 }

@@ -44,12 +44,6 @@ export class GridFsArtifactStore implements ArtifactStore {
 		return { meta: file.metadata as ArtifactMeta, data: Buffer.concat(chunks) };
 	}
 
-	async delete(id: string): Promise<void> {
-		if (!ARTIFACT_ID.test(id)) return;
-		const bucket = await this.open();
-		await bucket.delete(id as any).catch(() => undefined);
-	}
-
 	async close(): Promise<void> {
 		await this.client.close();
 	}

@@ -172,7 +172,8 @@ export class BrowserPool {
 			const { options, signature, viewport } = contextOptions(request.fingerprint, this.version);
 			const { pooled, warm } = await this.obtainContext(signature, options);
 			if (request.signal.aborted) {
-				this.giveBack(pooled);
+				pooled.session = undefined;
+				this.contextFreed();
 				throw request.signal.reason;
 			}
 			if (viewport) {
@@ -351,10 +352,7 @@ export class BrowserPool {
 	// ── contexts ───────────────────────────────────────────────────────────────────────────────────────────
 
 	private idleContexts(): PooledContext[] {
-		const idle: PooledContext[] = [];
-		for (const b of this.browsers)
-			if (!b.retiring && !b.closing) for (const c of b.contexts) if (!c.session && !c.recycling && !c.broken) idle.push(c);
-		return idle;
+		return this.contexts().filter(c => !c.session && !c.recycling && !c.broken);
 	}
 
 	private takeIdle(signature: string): PooledContext | undefined {
@@ -362,10 +360,6 @@ export class BrowserPool {
 		// Taken at once: the caller awaits before it sets the session.
 		if (match) match.session = PLACEHOLDER;
 		return match;
-	}
-
-	private giveBack(pooled: PooledContext): void {
-		pooled.session = undefined;
 	}
 
 	/**
@@ -541,7 +535,7 @@ export class BrowserPool {
 			// Contexts being cleared count as ready: they are, in a moment.
 			const ready = () => this.contexts().filter(c => c.signature === "" && !c.broken && (!c.session || c.recycling)).length;
 			while (!this.closed && this.warmWanted && ready() < this.options.warmContexts) {
-				if (this.contextCount() >= this.capacity) break;
+				if (this.contexts().length >= this.capacity) break;
 				const owner = await this.browserWithRoom();
 				if (!owner) break;
 				const { options } = contextOptions(undefined, this.version);
@@ -583,12 +577,6 @@ export class BrowserPool {
 
 	private contextFreed(): void {
 		for (const resolve of this.freedWaiters.splice(0)) resolve();
-	}
-
-	private contextCount(): number {
-		let n = 0;
-		for (const b of this.browsers) if (!b.retiring && !b.closing) n += b.contexts.size;
-		return n;
 	}
 
 	// ── browsers ───────────────────────────────────────────────────────────────────────────────────────────

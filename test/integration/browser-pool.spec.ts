@@ -2,6 +2,7 @@ import { BrowserPool, type BrowserPoolOptions } from "../../src/browser/browser-
 import { GuardProxy, REFUSED_HEADER } from "../../src/browser/guard-proxy";
 import { UrlPolicy } from "../../src/tasks/url-policy";
 import { startSite, type Site } from "../fixtures/site/site";
+import { waitFor } from "../helpers/wait";
 
 jest.setTimeout(20_000);
 
@@ -50,8 +51,7 @@ describe("BrowserPool", () => {
 	/** Releases and waits until the context is ready again (recycling is asynchronous). */
 	const release = async (s: Awaited<ReturnType<typeof session>>) => {
 		pool.release(s);
-		for (let i = 0; i < 500 && pool.busy > 0; i++) await new Promise(r => setTimeout(r, 10));
-		expect(pool.busy).toBe(0);
+		await waitFor(() => pool.busy === 0, { what: "the released context to be cleared" });
 	};
 
 	it("hands out a prepared context at once", async () => {
@@ -92,7 +92,7 @@ describe("BrowserPool", () => {
 		const b = await session();
 		let served = false;
 		const c = session().then(s => ((served = true), s));
-		await new Promise(r => setTimeout(r, 200));
+		await waitFor(() => pool.slots().waiting === 1, { what: "the third session to wait" });
 		expect(served).toBe(false);
 		expect(pool.slots()).toMatchObject({ total: 2, busy: 2, waiting: 1 });
 		pool.release(a);
@@ -159,10 +159,7 @@ describe("BrowserPool", () => {
 		const before = pool.status();
 		const pid = before.browsers[0].pid!;
 		process.kill(pid, "SIGKILL");
-		await new Promise<void>(resolve => {
-			const check = () => (failures.length > 0 ? resolve() : setTimeout(check, 20));
-			check();
-		});
+		await waitFor(() => failures.length > 0, { what: "the session to fail" });
 		expect((failures[0] as any).type).toBe("BROWSER_CRASHED");
 		await release(s);
 		const next = await session();
