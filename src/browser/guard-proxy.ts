@@ -8,6 +8,24 @@ export const REFUSED_HEADER = "x-nightshift-refused";
 /** Header on the proxy's 502 answers: the socket error (ENOTFOUND, ECONNREFUSED…) that prevented the request. */
 export const PROXY_ERROR_HEADER = "x-nightshift-proxy-error";
 
+/** A proxy the guard chains to: a browser profile's own proxy, in Playwright's `proxy` shape. */
+export interface UpstreamProxy {
+	/** `http://host:port` (a bare `host:port` means http, as in Playwright). */
+	server: string;
+	username?: string;
+	password?: string;
+}
+
+export interface GuardProxyOptions {
+	/** Where allowed traffic goes instead of straight to the target. */
+	upstream?: UpstreamProxy;
+}
+
+/** Upper bound of the upstream's answer to CONNECT, so a misbehaving upstream cannot make the guard buffer forever. */
+const MAX_CONNECT_ANSWER_BYTES = 16 * 1024;
+/** A reachable upstream that never answers CONNECT would otherwise hold the tunnel until the browser gives up. */
+const UPSTREAM_HANDSHAKE_MILLIS = 30_000;
+
 /** Request headers that describe one hop, not the request: never forwarded. */
 const HOP_BY_HOP = new Set([
 	"connection",
@@ -31,11 +49,20 @@ export class GuardProxy {
 	private server?: http.Server;
 	private readonly sockets = new Set<Duplex>();
 	private readonly agent: http.Agent;
+	private readonly upstream?: { host: string; port: number; authorization?: string };
 	/** Requests and tunnels refused since start. */
 	refused = 0;
 
-	constructor(private readonly policy: UrlPolicy) {
-		this.agent = new http.Agent({ keepAlive: true, maxFreeSockets: 64, lookup: policy.lookup } as http.AgentOptions);
+	constructor(
+		private readonly policy: UrlPolicy,
+		options: GuardProxyOptions = {}
+	) {
+		if (options.upstream) {
+			this.upstream = parseUpstream(options.upstream);
+			// The agent connects to the upstream proxy only, so it gets no policy lookup: the upstream is the user's own
+			// proxy and may well sit on a private network (a LAN proxy). Targets are checked before anything is sent to it.
+			this.agent = new http.Agent({ keepAlive: true, maxFreeSockets: 64 });
+		} else this.agent = new http.Agent({ keepAlive: true, maxFreeSockets: 64, lookup: policy.lookup } as http.AgentOptions);
 	}
 
 	/** The `--proxy-server` value for Chromium. */
@@ -82,6 +109,7 @@ export class GuardProxy {
 		const target = req.url ?? "";
 		const refused = this.refusal(target);
 		if (refused || !target.startsWith("http://")) return this.refuse(res, refused ?? "only absolute http URLs are proxied");
+		if (this.upstream) return void this.forwardUpstream(target, req, res);
 		const url = new URL(target);
 		const headers: http.OutgoingHttpHeaders = {};
 		for (const [name, value] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(name)) headers[name] = value;
@@ -113,6 +141,57 @@ export class GuardProxy {
 		req.pipe(upstream);
 	}
 
+	/**
+	 * The target's DNS check, made here because the upstream resolves the name itself and no lookup of ours runs at
+	 * connect time. Returns the refusal reason, or null. What the upstream's own DNS answers is beyond the guard's reach.
+	 */
+	private async resolvedRefusal(url: string): Promise<string | null> {
+		try {
+			await this.policy.assertAllowed(url);
+			return null;
+		} catch (err: any) {
+			return err?.data?.reason ?? err?.message ?? "refused";
+		}
+	}
+
+	/** Plain HTTP through the upstream: the absolute URL as the request path, as a proxy expects it. */
+	private async forwardUpstream(target: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+		const upstream = this.upstream!;
+		const refused = await this.resolvedRefusal(target);
+		if (refused) {
+			req.resume();
+			return this.refuse(res, refused);
+		}
+		if (res.destroyed) return;
+		const headers: http.OutgoingHttpHeaders = {};
+		for (const [name, value] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(name)) headers[name] = value;
+		if (upstream.authorization) headers["proxy-authorization"] = upstream.authorization;
+		const request = http.request(
+			{ host: upstream.host, port: upstream.port, path: target, method: req.method, headers, agent: this.agent },
+			answer => {
+				// 407 can only come from the upstream itself. Other statuses may be the target's, so they pass through.
+				if (answer.statusCode === 407) {
+					answer.resume();
+					return this.badGateway(res, "UPSTREAM_PROXY_AUTH_REQUIRED");
+				}
+				const out: http.OutgoingHttpHeaders = {};
+				for (const [name, value] of Object.entries(answer.headers)) if (!HOP_BY_HOP.has(name)) out[name] = value;
+				res.writeHead(answer.statusCode ?? 502, answer.statusMessage, out);
+				answer.pipe(res);
+				answer.on("error", () => res.destroy());
+			}
+		);
+		request.on("error", (err: any) => this.badGateway(res, String(err?.code ?? "EPROXY")));
+		res.on("close", () => request.destroy());
+		req.pipe(request);
+	}
+
+	private badGateway(res: http.ServerResponse, code: string): void {
+		if (res.headersSent) return void res.destroy();
+		res.writeHead(502, { "content-type": "text/plain", [PROXY_ERROR_HEADER]: code });
+		res.end(`proxy: ${code}`);
+	}
+
 	private refuse(res: http.ServerResponse, reason: string): void {
 		this.refused++;
 		if (res.headersSent) return void res.destroy();
@@ -130,6 +209,7 @@ export class GuardProxy {
 			client.end(`HTTP/1.1 403 Forbidden\r\n${REFUSED_HEADER}: ${refused}\r\n\r\n`);
 			return;
 		}
+		if (this.upstream) return void this.tunnelUpstream(authority, client, head);
 		const upstream = net.connect({
 			host: match[1].replace(/^\[|\]$/g, ""),
 			port: Number(match[2]),
@@ -148,4 +228,83 @@ export class GuardProxy {
 		client.on("error", () => upstream.destroy());
 		client.on("close", () => upstream.destroy());
 	}
+
+	/** CONNECT through the upstream: checked here first, then the upstream's own CONNECT, then bytes both ways. */
+	private async tunnelUpstream(authority: string, client: Duplex, head: Buffer): Promise<void> {
+		const upstream = this.upstream!;
+		// Registered before the DNS wait: a client that goes away meanwhile must not crash the process.
+		client.on("error", () => client.destroy());
+		const refused = await this.resolvedRefusal(`https://${authority}/`);
+		if (refused) {
+			this.refused++;
+			client.end(`HTTP/1.1 403 Forbidden\r\n${REFUSED_HEADER}: ${refused}\r\n\r\n`);
+			return;
+		}
+		if (client.destroyed) return;
+		const socket = net.connect({ host: upstream.host, port: upstream.port });
+		let established = false;
+		let failed = false;
+		let answer = Buffer.alloc(0);
+		const fail = (code: string) => {
+			if (established || failed) return;
+			failed = true;
+			socket.destroy();
+			// Only a code: the upstream's answer could echo the credentials, so nothing of it is passed on.
+			client.end(`HTTP/1.1 502 Bad Gateway\r\n${PROXY_ERROR_HEADER}: ${code}\r\n\r\n`);
+		};
+		socket.setTimeout(UPSTREAM_HANDSHAKE_MILLIS, () => fail("ETIMEDOUT"));
+		socket.once("connect", () => {
+			const auth = upstream.authorization ? `Proxy-Authorization: ${upstream.authorization}\r\n` : "";
+			socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${auth}\r\n`);
+		});
+		const onData = (chunk: Buffer) => {
+			answer = Buffer.concat([answer, chunk]);
+			const end = answer.indexOf("\r\n\r\n");
+			if (end < 0) {
+				if (answer.length > MAX_CONNECT_ANSWER_BYTES) fail("UPSTREAM_PROXY_BAD_RESPONSE");
+				return;
+			}
+			// Paused before the listener goes: a flowing socket without a data listener would drop the tunnel's first bytes.
+			socket.pause();
+			socket.off("data", onData);
+			const status = /^HTTP\/1\.[01] (\d{3})/.exec(answer.subarray(0, end).toString("latin1"))?.[1];
+			if (!status) return fail("UPSTREAM_PROXY_BAD_RESPONSE");
+			if (status === "407") return fail("UPSTREAM_PROXY_AUTH_REQUIRED");
+			if (!status.startsWith("2")) return fail(`UPSTREAM_PROXY_${status}`);
+			established = true;
+			socket.setTimeout(0);
+			client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+			const rest = answer.subarray(end + 4);
+			if (rest.length) client.write(rest);
+			if (head.length) socket.write(head);
+			socket.pipe(client);
+			client.pipe(socket);
+		};
+		socket.on("data", onData);
+		socket.on("error", (err: any) => (established ? client.destroy() : fail(String(err?.code ?? "EPROXY"))));
+		// Once established, the pipes carry the end of the tunnel, as for a direct one.
+		socket.on("close", () => fail("UPSTREAM_PROXY_CLOSED"));
+		client.on("close", () => socket.destroy());
+	}
+}
+
+/** The upstream's address and `Proxy-Authorization` value. Errors never quote `server`: it may carry credentials. */
+function parseUpstream(upstream: UpstreamProxy): { host: string; port: number; authorization?: string } {
+	// Playwright reads a bare `host:port` as an http proxy; URL would take `host:` for a scheme.
+	const server = /^[a-z][a-z0-9+.-]*:\/\//i.test(upstream.server) ? upstream.server : `http://${upstream.server}`;
+	let url: URL;
+	try {
+		url = new URL(server);
+	} catch {
+		throw new Error("upstream proxy server is not a valid URL");
+	}
+	if (url.protocol !== "http:") throw new Error(`only http:// upstream proxies are supported (got ${url.protocol}//)`);
+	// Explicit credentials win over ones written into the URL (`http://user:pass@host:port`).
+	const username = upstream.username ?? (url.username ? decodeURIComponent(url.username) : undefined);
+	const password = upstream.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
+	return {
+		host: url.hostname.replace(/^\[|\]$/g, ""),
+		port: Number(url.port) || 80,
+		authorization: username ? `Basic ${Buffer.from(`${username}:${password ?? ""}`).toString("base64")}` : undefined
+	};
 }
