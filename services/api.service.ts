@@ -109,6 +109,12 @@ const ApiService = {
 			handler(this: any, ctx: Context) {
 				this.hub.publish(ctx.eventName, ctx.params);
 			}
+		},
+		"profile.*": {
+			group: "api-sse",
+			handler(this: any, ctx: Context) {
+				this.hub.publish(ctx.eventName, ctx.params);
+			}
 		}
 	},
 
@@ -164,7 +170,22 @@ const ApiService = {
 			}
 		},
 
-		/** `GET /api/events`: every task event, optionally only of one `type`. */
+		/** `GET /api/profiles/:id/cookies?format=json|extension|netscape`: the profile's cookies as a file. */
+		async exportCookies(this: any, req: Req, res: ServerResponse) {
+			try {
+				const format = new URL(req.url ?? "/", "http://x").searchParams.get("format") ?? undefined;
+				const out: any = await req.$ctx.call("profile.exportCookies", { id: req.$params.id, format });
+				const netscape = out.format === "netscape";
+				res.setHeader("Content-Type", netscape ? "text/plain; charset=utf-8" : "application/json; charset=utf-8");
+				res.setHeader("Content-Disposition", `attachment; filename="cookies-${out.id}.${netscape ? "txt" : "json"}"`);
+				res.writeHead(200);
+				res.end(out.content);
+			} catch (err) {
+				this.settings.onError.call(this, req, res, err);
+			}
+		},
+
+		/** `GET /api/events`: every task and profile event, optionally only the task events of one `type`. */
 		streamAll(this: any, req: Req, res: ServerResponse) {
 			const type = req.$params.type;
 			this.hub.open({ res, accepts: (_e: string, p: any) => !type || p.taskType === type || p.taskType === undefined });
@@ -178,7 +199,8 @@ const ApiService = {
 			throw new Error("API_KEYS must be set when the gateway listens on a non-loopback address");
 		// Task events are emitted (one delivery per service group); every gateway instance needs all of them for
 		// its SSE clients, so each node subscribes in a group of its own.
-		schema.events!["task.*"] = { ...(schema.events!["task.*"] as object), group: `api-sse-${this.broker.nodeID}` } as any;
+		for (const pattern of ["task.*", "profile.*"])
+			schema.events![pattern] = { ...(schema.events![pattern] as object), group: `api-sse-${this.broker.nodeID}` } as any;
 		const bodyParsers = { json: { limit: config.bodyLimit, strict: false }, urlencoded: false };
 		schema.settings = {
 			...schema.settings,
@@ -213,7 +235,26 @@ const ApiService = {
 						"GET /artifacts/:id"(this: any, req: Req, res: ServerResponse) {
 							return this.serveArtifact(req, res);
 						},
-						"POST /v1/web-pages/parse": "api.parseWebPage"
+						"POST /v1/web-pages/parse": "api.parseWebPage",
+						"GET /profiles": "profile.list",
+						"POST /profiles": "profile.create",
+						"GET /profiles/:id": "profile.get",
+						"PATCH /profiles/:id": "profile.update",
+						"DELETE /profiles/:id": "profile.remove",
+						"POST /profiles/:id/cookies": "profile.importCookies",
+						"GET /profiles/:id/cookies"(this: any, req: Req, res: ServerResponse) {
+							return this.exportCookies(req, res);
+						},
+						"GET /groups": "profile.groups",
+						"POST /groups": "profile.createGroup",
+						"DELETE /groups/:id": "profile.removeGroup",
+						// shared/seeds/000 §2.1 routes.
+						"POST /profile/start/:id": "session-manager.start",
+						"POST /profile/stop/:id": "session-manager.stop",
+						"GET /sessions": "session-manager.list",
+						"GET /sessions/dead-letters": "session-manager.deadLetters",
+						"GET /sessions/:sessionId": "session-manager.get",
+						"POST /sessions/:sessionId/actions": "session-manager.actions"
 					}
 				},
 				{

@@ -4,6 +4,10 @@ import { BrowserPool } from "../src/browser/browser-pool";
 import { GuardProxy } from "../src/browser/guard-proxy";
 import { EVENTS, TaskAbortEvent } from "../src/events";
 import { configOf } from "../src/runtime";
+import { loadSecretKey, SecretBox } from "../src/profile/secret-box";
+import { ACTION_STEPS_SCHEMA, type ActionStep } from "../src/session/actions";
+import { type OpenSessionRequest, ProfileSessionHost } from "../src/session/profile-host";
+import { ProfileTaskBrowsers } from "../src/session/profile-tasks";
 import { loadTaskRegistry } from "../src/tasks/load";
 import { UrlPolicy } from "../src/tasks/url-policy";
 import { SchedulerClient, TaskWorker } from "../src/worker/worker";
@@ -27,6 +31,47 @@ const BrowserPoolService: ServiceSchema = {
 				guardProxy: { refused: this.proxy.refused },
 				...this.pool.status()
 			};
+		},
+		/** Free browser slots: where session-manager opens the next profile session. */
+		slots(this: any) {
+			return this.pool.slots();
+		},
+
+		// ── profile sessions (called by session-manager on this node) ───────────────────────────────────────
+		openProfileSession: {
+			visibility: "public",
+			params: {
+				sessionId: "string",
+				profileId: "string",
+				fingerprint: { type: "object", optional: true },
+				proxy: { type: "object", optional: true, nullable: true },
+				state: { type: "object", optional: true, nullable: true },
+				persistIndexedDB: { type: "boolean", optional: true }
+			},
+			handler(this: any, ctx: Context<OpenSessionRequest>) {
+				return this.host.open(ctx.params);
+			}
+		},
+		closeProfileSession: {
+			visibility: "public",
+			params: { sessionId: "string" },
+			handler(this: any, ctx: Context<{ sessionId: string }>) {
+				return this.host.close(ctx.params.sessionId);
+			}
+		},
+		runSessionActions: {
+			visibility: "public",
+			params: { sessionId: "string", ...ACTION_STEPS_SCHEMA },
+			handler(this: any, ctx: Context<{ sessionId: string; steps: ActionStep[]; timeoutMs?: number }>) {
+				const { sessionId, steps, timeoutMs } = ctx.params;
+				return this.host.actions(sessionId, steps, timeoutMs ?? 10000, async (data: Buffer, input: { contentType: string; name?: string }) => {
+					const meta = await this.artifacts.put(data, { ...input, name: input.name ?? `session-${sessionId}` });
+					return { id: meta.id, url: `/api/artifacts/${meta.id}` };
+				});
+			}
+		},
+		profileSessions(this: any) {
+			return this.host.list();
 		}
 	},
 
@@ -44,8 +89,10 @@ const BrowserPoolService: ServiceSchema = {
 
 	methods: {
 		/** Called by the Drain middleware before services stop. */
-		drain(this: any) {
-			return this.worker?.drain(configOf(this.broker).shutdownGraceMillis);
+		async drain(this: any) {
+			await this.worker?.drain(configOf(this.broker).shutdownGraceMillis);
+			// Profile sessions hand their state to session-manager while it (and the store) still run.
+			await this.host?.stop();
 		}
 	},
 
@@ -76,6 +123,28 @@ const BrowserPoolService: ServiceSchema = {
 			this.logger
 		);
 		this.artifacts = createArtifactStore(config);
+		const box = new SecretBox(loadSecretKey({ secret: config.nightshiftSecret, dataDir: config.dataDir }));
+		const reportOpts = { retries: 2 };
+		this.host = new ProfileSessionHost(
+			nodeId,
+			this.pool,
+			box,
+			policy,
+			{
+				idleSecs: config.profileSessionIdleSecs,
+				maxSecs: config.profileSessionMaxSecs,
+				snapshotMillis: config.profileSnapshotSecs * 1000,
+				heartbeatMillis: Math.max(500, (config.sessionLockStaleSecs * 1000) / 3),
+				startWaitMillis: config.sessionStartWaitMillis,
+				operationTimeoutMillis: config.browserOperationTimeoutMillis
+			},
+			{
+				snapshot: (sessionId, profileId, state) => broker.call("session-manager.snapshot", { sessionId, profileId, state }, reportOpts),
+				ended: (sessionId, profileId, reason, state) => broker.call("session-manager.ended", { sessionId, profileId, reason, state }, reportOpts),
+				heartbeat: (sessionIds, lastActivity) => broker.call("session-manager.heartbeat", { sessionIds, lastActivity })
+			},
+			this.logger
+		);
 		// Dispatch calls never retry inside Moleculer: a lease must not be granted twice for one request.
 		const opts = { retries: 0 };
 		const client: SchedulerClient = {
@@ -99,7 +168,10 @@ const BrowserPoolService: ServiceSchema = {
 				heartbeatMillis: config.heartbeatMillis,
 				registry: loadTaskRegistry(config),
 				urls: policy,
-				browsers: this.pool,
+				browsers: new ProfileTaskBrowsers(this.pool, this.host, {
+					start: profileId => broker.call("session-manager.start", { id: profileId, source: "scheduled", nodeId }, opts),
+					stop: profileId => broker.call("session-manager.stop", { id: profileId }, opts)
+				}),
 				artifacts: this.artifacts,
 				capacityInfo: () => this.pool.slots()
 			}
@@ -111,11 +183,13 @@ const BrowserPoolService: ServiceSchema = {
 		this.pool.setProxy(this.proxy.url);
 		// Prepares warm contexts; a Chromium that cannot start is logged, and browser tasks fail with the reason.
 		await this.pool.start();
+		this.host.start();
 		// Not awaited: a worker node starts even when no scheduler is up yet, and begins leasing once one is.
 		this.broker.waitForServices("scheduler", 0, 50).then(() => this.worker.start());
 	},
 
 	async stopped(this: any) {
+		await this.host.stop();
 		await this.pool.close();
 		await this.proxy.stop();
 		await this.artifacts.close();

@@ -41,12 +41,13 @@ const SchedulerService = {
 				maxAttempts: { type: "number", integer: true, min: 1, max: 100, optional: true },
 				timeoutMs: { type: "number", integer: true, min: 1, max: 86400000, optional: true },
 				idempotencyKey: { type: "string", min: 1, max: 200, optional: true },
-				metadata: { type: "object", optional: true }
+				metadata: { type: "object", optional: true },
+				profileId: { type: "string", min: 1, max: 64, optional: true }
 			},
 			async handler(this: any, ctx: Context<SubmitRequest, { $statusCode?: number }>) {
-				const { type, payload, priority, key, dependsOn, runAt, cron, timeZone, maxAttempts, timeoutMs, idempotencyKey, metadata } =
+				const { type, payload, priority, key, dependsOn, runAt, cron, timeZone, maxAttempts, timeoutMs, idempotencyKey, metadata, profileId } =
 					ctx.params;
-				const answer = await this.scheduler.submit({ type, payload, priority, key, dependsOn, runAt, cron, timeZone, maxAttempts, timeoutMs, idempotencyKey, metadata });
+				const answer = await this.scheduler.submit({ type, payload, priority, key, dependsOn, runAt, cron, timeZone, maxAttempts, timeoutMs, idempotencyKey, metadata, profileId });
 				ctx.meta.$statusCode = answer.duplicate ? 200 : 202;
 				return answer;
 			}
@@ -190,7 +191,10 @@ const SchedulerService = {
 			policy: new UrlPolicy(config.allowPrivateNetworks),
 			workerStaleMillis: config.heartbeatMillis * 3,
 			cache: new ResultCache(this.collections.result_cache),
-			cacheTtlMillis: config.resultCacheTtlSecs * 1000
+			cacheTtlMillis: config.resultCacheTtlSecs * 1000,
+			assertProfile: async id => {
+				await broker.call("profile.get", { id });
+			}
 		});
 		await this.scheduler.start();
 		this.sweepTimer = setInterval(() => {

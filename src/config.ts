@@ -42,7 +42,7 @@ function option<T>(env: string, def: T, parse: Parser<T>, doc: string): Option<T
 }
 
 /** The services that exist today; `SERVICES` defaults to all of them (embedded mode). */
-export const ALL_SERVICES = ["api", "scheduler", "browser-pool", "resource-guard"] as const;
+export const ALL_SERVICES = ["api", "scheduler", "profile", "session-manager", "browser-pool", "resource-guard"] as const;
 
 export const CONFIG_SCHEMA = {
 	nodeID: option("NODE_ID", `${os.hostname()}-${process.pid}`, str, "Moleculer node ID of this process."),
@@ -57,7 +57,7 @@ export const CONFIG_SCHEMA = {
 		"SERVICES",
 		[...ALL_SERVICES] as string[],
 		list,
-		"Comma-separated services this process runs (`api,scheduler,browser-pool,resource-guard`)."
+		"Comma-separated services this process runs (`api,scheduler,profile,session-manager,browser-pool,resource-guard`)."
 	),
 	mongoUri: option("MONGO_URI", "", str, "MongoDB connection string. Empty: NeDB files under `DATA_DIR`."),
 	dataDir: option("DATA_DIR", path.resolve("data"), str, "Directory for NeDB files and artifacts (embedded mode); `:memory:` keeps NeDB in memory."),
@@ -181,6 +181,42 @@ export const CONFIG_SCHEMA = {
 		3600,
 		int(1),
 		"How long a cached task result (e.g. `page.parse`) is served, for types that declare no TTL."
+	),
+	nightshiftSecret: option(
+		"NIGHTSHIFT_SECRET",
+		"",
+		str,
+		"Secret (16+ chars) the key that encrypts profile cookies, localStorage and proxy credentials is derived from; every node of a cluster needs the same. Empty: a key file created once under `DATA_DIR` (0600)."
+	),
+	profileSessionIdleSecs: option(
+		"PROFILE_SESSION_IDLE_SECS",
+		900,
+		int(1),
+		"A profile session without an action for this long is stopped (state saved)."
+	),
+	profileSessionMaxSecs: option(
+		"PROFILE_SESSION_MAX_SECS",
+		14400,
+		int(1),
+		"Longest a profile session may run; then it is stopped (state saved)."
+	),
+	profileSnapshotSecs: option(
+		"PROFILE_SNAPSHOT_SECS",
+		30,
+		int(1),
+		"How often a running profile session's cookies and localStorage are saved: a crash loses at most this much."
+	),
+	sessionLockStaleSecs: option(
+		"SESSION_LOCK_STALE_SECS",
+		15,
+		int(2),
+		"A session lock whose node sent no heartbeat for this long is stale: another start takes the profile over."
+	),
+	sessionStartWaitMillis: option(
+		"SESSION_START_WAIT_MILLIS",
+		10000,
+		int(0),
+		"How long a profile start waits for a free browser slot before it answers 503."
 	),
 	pollMillis: option(
 		"WORKER_POLL_MILLIS",

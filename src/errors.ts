@@ -41,7 +41,17 @@ export const ERROR_TYPES = {
 	PAGE_HTTP_ERROR: "PAGE_HTTP_ERROR",
 	SESSION_MEMORY_LIMIT: "SESSION_MEMORY_LIMIT",
 	SESSION_DURATION_LIMIT: "SESSION_DURATION_LIMIT",
-	SESSION_PAGE_LIMIT: "SESSION_PAGE_LIMIT"
+	SESSION_PAGE_LIMIT: "SESSION_PAGE_LIMIT",
+	PROFILE_NOT_FOUND: "PROFILE_NOT_FOUND",
+	GROUP_NOT_FOUND: "GROUP_NOT_FOUND",
+	GROUP_NOT_EMPTY: "GROUP_NOT_EMPTY",
+	GROUP_NAME_TAKEN: "GROUP_NAME_TAKEN",
+	PROFILE_ALREADY_ACTIVE: "PROFILE_ALREADY_ACTIVE",
+	PROFILE_NOT_ACTIVE: "PROFILE_NOT_ACTIVE",
+	PROFILE_DISABLED: "PROFILE_DISABLED",
+	SESSION_NOT_FOUND: "SESSION_NOT_FOUND",
+	SESSION_ENDED: "SESSION_ENDED",
+	NO_BROWSER_CAPACITY: "NO_BROWSER_CAPACITY"
 } as const;
 
 export class UnknownTaskTypeError extends MoleculerClientError {
@@ -152,5 +162,61 @@ export class SessionLimitError extends TaskError {
 export class BrowserCrashedError extends TaskError {
 	constructor(browserId: string) {
 		super(`Browser ${browserId} crashed or disconnected`, "retryable", ERROR_TYPES.BROWSER_CRASHED, { browserId });
+	}
+}
+
+export class ProfileNotFoundError extends MoleculerClientError {
+	constructor(id: string) {
+		super(`Profile "${id}" not found`, 404, ERROR_TYPES.PROFILE_NOT_FOUND, { id });
+	}
+}
+
+export class GroupNotFoundError extends MoleculerClientError {
+	/** 422 when a profile names an unknown group, 404 when the group itself is asked for. */
+	constructor(id: string, code: 404 | 422 = 404) {
+		super(`Group "${id}" not found`, code, ERROR_TYPES.GROUP_NOT_FOUND, { id });
+	}
+}
+
+export class GroupNotEmptyError extends MoleculerClientError {
+	constructor(id: string, profileCount: number) {
+		super(`Group "${id}" still holds ${profileCount} profiles`, 409, ERROR_TYPES.GROUP_NOT_EMPTY, { id, profileCount });
+	}
+}
+
+export class GroupNameTakenError extends MoleculerClientError {
+	constructor(name: string) {
+		super(`A group named "${name}" exists already`, 409, ERROR_TYPES.GROUP_NAME_TAKEN, { name });
+	}
+}
+
+/** shared/seeds/000 §2.1: a profile runs in one session at a time, anywhere in the cluster. */
+export class ProfileAlreadyActiveError extends MoleculerClientError {
+	constructor(profileId: string, session: { sessionId: string; nodeId?: string; startedAt?: string }) {
+		super(`Profile "${profileId}" is already active`, 409, ERROR_TYPES.PROFILE_ALREADY_ACTIVE, { profileId, ...session });
+	}
+}
+
+export class ProfileNotActiveError extends MoleculerClientError {
+	constructor(profileId: string) {
+		super(`Profile "${profileId}" has no running session`, 409, ERROR_TYPES.PROFILE_NOT_ACTIVE, { profileId });
+	}
+}
+
+export class ProfileDisabledError extends MoleculerClientError {
+	constructor(profileId: string) {
+		super(`Profile "${profileId}" is disabled`, 409, ERROR_TYPES.PROFILE_DISABLED, { profileId });
+	}
+}
+
+export class SessionNotFoundError extends MoleculerClientError {
+	constructor(sessionId: string) {
+		super(`Session "${sessionId}" not found (never started, or ended)`, 404, ERROR_TYPES.SESSION_NOT_FOUND, { sessionId });
+	}
+}
+
+export class NoBrowserCapacityError extends MoleculerRetryableError {
+	constructor(detail: string) {
+		super(`No browser slot is free: ${detail}`, 503, ERROR_TYPES.NO_BROWSER_CAPACITY, { detail });
 	}
 }

@@ -16,8 +16,46 @@ export const EVENTS = {
 	/** Internal: abort a running task wherever it runs. */
 	TASK_ABORT: "scheduler.task-abort",
 	/** Internal: a worker's periodic state report. */
-	WORKER_HEARTBEAT: "worker.heartbeat"
+	WORKER_HEARTBEAT: "worker.heartbeat",
+	PROFILE_START: "profile.start",
+	PROFILE_STOP: "profile.stop",
+	PROFILE_UPDATE: "profile.update"
 } as const;
+
+/** Where a session start came from (shared/seeds/000 §2.1, §3.3). */
+export const SESSION_SOURCES = ["api", "gui", "cli", "automation", "scheduled"] as const;
+export type SessionSource = (typeof SESSION_SOURCES)[number];
+
+/** shared/seeds/000 §2.1 `profile.start` payload. */
+export interface ProfileStartEvent {
+	event: "profile.start";
+	profileId: string;
+	timestamp: string;
+	source: SessionSource;
+	sessionId: string;
+	nodeId: string;
+}
+
+/** Why a session ended: asked to, or one of the lifecycle limits of shared/seeds/000 §4.1. */
+export type SessionEndReason = "stopped" | "idle" | "max-duration" | "crashed" | "node-gone" | "node-shutdown" | "limit";
+
+export interface ProfileStopEvent {
+	event: "profile.stop";
+	profileId: string;
+	timestamp: string;
+	sessionId: string;
+	reason: SessionEndReason;
+	/** False when the state could not be captured at the end and the last snapshot stands. */
+	stateSaved: boolean;
+}
+
+export interface ProfileUpdateEvent {
+	event: "profile.update";
+	profileId: string;
+	timestamp: string;
+	/** Names of the fields the update changed. */
+	changes: string[];
+}
 
 /** Every public task event, in the order a task passes through them. */
 export const TASK_EVENTS = [

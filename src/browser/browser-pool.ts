@@ -38,6 +38,10 @@ export interface SessionRequest {
 	/** A limit tripped or the browser crashed: the attempt must end with this error. */
 	onFailure(err: Error): void;
 	fingerprint?: Fingerprint;
+	/** Run inside this profile's session (tasks submitted with `profileId`; see ProfileTaskBrowsers). */
+	profileId?: string;
+	/** A proxy of the context's own (a profile's): its traffic goes there instead of the browser's proxy. */
+	proxy?: { server: string; bypass?: string };
 	limits?: Partial<SessionLimits>;
 }
 
@@ -169,15 +173,21 @@ export class BrowserPool {
 		await this.waitForSlot(request.signal);
 		this.reserved++;
 		try {
-			const { options, signature, viewport } = contextOptions(request.fingerprint, this.version);
-			const { pooled, warm } = await this.obtainContext(signature, options);
+			const { options, signature: identity, viewport } = contextOptions(request.fingerprint, this.version);
+			let signature = identity;
+			if (request.proxy) {
+				options.proxy = request.proxy;
+				signature = JSON.stringify({ identity, proxy: request.proxy.server });
+			}
+			// A context created for this session starts at its viewport; a prepared one is resized.
+			const { pooled, warm } = await this.obtainContext(signature, viewport ? { ...options, viewport } : options);
 			if (request.signal.aborted) {
 				pooled.session = undefined;
 				this.contextFreed();
 				throw request.signal.reason;
 			}
 			if (viewport) {
-				await withTimeout(pooled.page.setViewportSize(viewport), this.options.operationTimeoutMillis, "set viewport");
+				if (warm) await withTimeout(pooled.page.setViewportSize(viewport), this.options.operationTimeoutMillis, "set viewport");
 				pooled.viewportChanged = true;
 			}
 			const millis = performance.now() - began;

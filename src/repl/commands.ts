@@ -1,14 +1,19 @@
 import type { ServiceBroker } from "moleculer";
 import { clusterPool } from "../browser/cluster-pool";
 
-/** What a REPL command prints; errors print as `type: message` instead of a stack. */
-async function show(broker: ServiceBroker, work: () => Promise<unknown>): Promise<void> {
+/** Runs a REPL command's work; errors print as `type: message` instead of a stack. */
+async function guarded(broker: ServiceBroker, work: () => Promise<void>): Promise<void> {
 	try {
-		console.log(JSON.stringify(await work(), null, 2));
+		await work();
 	} catch (err: any) {
 		console.error(`${err?.type ?? "ERROR"}: ${err?.message ?? err}`);
 		broker.logger.debug(err);
 	}
+}
+
+/** Prints what `work` answers as JSON. */
+function show(broker: ServiceBroker, work: () => Promise<unknown>): Promise<void> {
+	return guarded(broker, async () => console.log(JSON.stringify(await work(), null, 2)));
 }
 
 function table(rows: Record<string, unknown>[], columns: string[]): string {
@@ -30,13 +35,11 @@ export const replCommands = [
 		],
 		async action(broker: ServiceBroker, args: any) {
 			const { status, type, limit } = args.options;
-			try {
+			await guarded(broker, async () => {
 				const page: any = await broker.call("scheduler.list", { status, type, limit: Number(limit ?? 20) });
 				console.log(table(page.items, ["id", "type", "status", "priority", "attempts", "progress", "createdAt"]));
 				console.log(`${page.items.length} of ${page.total}`);
-			} catch (err: any) {
-				console.error(`${err?.type ?? "ERROR"}: ${err?.message ?? err}`);
-			}
+			});
 		}
 	},
 	{
@@ -84,7 +87,7 @@ export const replCommands = [
 		command: "workers",
 		description: "List live workers",
 		async action(broker: ServiceBroker) {
-			try {
+			await guarded(broker, async () => {
 				const workers: any[] = await broker.call("scheduler.workers");
 				console.log(
 					table(
@@ -92,16 +95,14 @@ export const replCommands = [
 						["nodeId", "concurrency", "currentTasks", "processed", "lastHeartbeat", "accepting"]
 					)
 				);
-			} catch (err: any) {
-				console.error(`${err?.type ?? "ERROR"}: ${err?.message ?? err}`);
-			}
+			});
 		}
 	},
 	{
 		command: "dead-letters",
 		description: "List tasks that failed for good",
 		async action(broker: ServiceBroker) {
-			try {
+			await guarded(broker, async () => {
 				const page: any = await broker.call("scheduler.deadLetters", { limit: 50 });
 				console.log(
 					table(
@@ -109,16 +110,14 @@ export const replCommands = [
 						["id", "type", "attempts", "finishedAt", "error"]
 					)
 				);
-			} catch (err: any) {
-				console.error(`${err?.type ?? "ERROR"}: ${err?.message ?? err}`);
-			}
+			});
 		}
 	},
 	{
 		command: "pool",
 		description: "Browsers and slots of every browser-pool node",
 		async action(broker: ServiceBroker) {
-			try {
+			await guarded(broker, async () => {
 				const pool = await clusterPool(broker);
 				console.log(
 					table(
@@ -133,9 +132,46 @@ export const replCommands = [
 						["node", "browser", "contexts", "waiting", "sessions", "memoryMb"]
 					)
 				);
-			} catch (err: any) {
-				console.error(`${err?.type ?? "ERROR"}: ${err?.message ?? err}`);
-			}
+			});
+		}
+	},
+	{
+		command: "profiles",
+		description: "List browser profiles (most recently used first)",
+		options: [
+			{ option: "-g, --group <id>", description: "group id" },
+			{ option: "-s, --status <status>", description: "idle, running or disabled" }
+		],
+		async action(broker: ServiceBroker, args: any) {
+			await guarded(broker, async () => {
+				const page: any = await broker.call("profile.list", { groupId: args.options.group, status: args.options.status, limit: 100 });
+				console.log(table(page.items, ["id", "name", "status", "groupId", "lastUsedAt", "updatedAt"]));
+				console.log(`${page.items.length} of ${page.total}`);
+			});
+		}
+	},
+	{
+		command: "profile-start <id>",
+		description: "Start a profile's browser session (source: cli)",
+		async action(broker: ServiceBroker, args: any) {
+			await show(broker, () => broker.call("session-manager.start", { id: args.id, source: "cli" }));
+		}
+	},
+	{
+		command: "profile-stop <id>",
+		description: "Stop a profile's session, saving its cookies and localStorage",
+		async action(broker: ServiceBroker, args: any) {
+			await show(broker, () => broker.call("session-manager.stop", { id: args.id }));
+		}
+	},
+	{
+		command: "sessions",
+		description: "Live profile sessions across the cluster",
+		async action(broker: ServiceBroker) {
+			await guarded(broker, async () => {
+				const sessions: any[] = await broker.call("session-manager.list");
+				console.log(table(sessions, ["sessionId", "profileId", "nodeId", "source", "startedAt", "lastActivityAt", "url"]));
+			});
 		}
 	}
 ];

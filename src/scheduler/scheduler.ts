@@ -1,6 +1,7 @@
 import {
 	DependencyNotFoundError,
 	ERROR_TYPES,
+	InvalidScheduleError,
 	LeaseLostError,
 	TaskNotFoundError,
 	TaskStateConflictError
@@ -45,6 +46,8 @@ export interface SubmitRequest {
 	timeoutMs?: number;
 	idempotencyKey?: string;
 	metadata?: Record<string, unknown>;
+	/** Run inside this browser profile's session, after the profile's earlier tasks (its per-key FIFO). */
+	profileId?: string;
 }
 
 export interface SubmitAnswer {
@@ -87,6 +90,8 @@ export interface SchedulerOptions {
 	cache?: ResultCache;
 	/** TTL of cached results for types that declare none. */
 	cacheTtlMillis?: number;
+	/** Throws PROFILE_NOT_FOUND for a `profileId` no profile has. */
+	assertProfile?(id: string): Promise<void>;
 }
 
 /** A lease this scheduler granted, with what finishing it needs, so a finish is one store write. */
@@ -204,7 +209,7 @@ export class Scheduler {
 		const prepared = await Promise.all(
 			reqs.map((req, index) =>
 				// Idempotent and cacheable submits may answer without inserting: they take the single-submit path.
-				req.idempotencyKey || this.cacheKey({ type: req.type, payload: req.payload ?? {} }) !== undefined
+				req.idempotencyKey || this.cacheKey({ type: req.type, payload: req.payload ?? {}, profileId: req.profileId }) !== undefined
 					? null
 					: this.prepare(req).catch(err => {
 							// Say which request of the batch is wrong.
@@ -234,8 +239,9 @@ export class Scheduler {
 		return this.options.cache!.get(doc.type, key);
 	}
 
-	private cacheKey(doc: Pick<TaskDoc, "type" | "payload">): string | undefined {
-		if (!this.options.cache || !this.options.registry.has(doc.type)) return undefined;
+	private cacheKey(doc: Pick<TaskDoc, "type" | "payload" | "profileId">): string | undefined {
+		// What a page shows inside a profile's identity is that profile's, not a result to share.
+		if (!this.options.cache || !this.options.registry.has(doc.type) || doc.profileId) return undefined;
 		return this.options.registry.get(doc.type).definition.cache?.key(doc.payload);
 	}
 
@@ -276,13 +282,20 @@ export class Scheduler {
 		const deps = await this.dependencyStatuses(dependsOn);
 		const missing = dependsOn.filter(id => !deps.has(id));
 		if (missing.length > 0) throw new DependencyNotFoundError(missing);
+		const key = req.profileId ? profileKey(req.profileId) : req.key;
+		if (req.profileId) {
+			if (req.key && req.key !== key)
+				throw new InvalidScheduleError("A task with a profileId runs in that profile's queue: leave `key` unset", { key: req.key, profileId: req.profileId });
+			await this.options.assertProfile?.(req.profileId);
+		}
 
 		const doc: TaskDoc = {
 			_id: newId(),
 			type: type.name,
 			payload: req.payload ?? {},
 			priority: req.priority ?? 5,
-			...(req.key ? { key: req.key } : {}),
+			...(key ? { key } : {}),
+			...(req.profileId ? { profileId: req.profileId } : {}),
 			dependsOn,
 			status: "queued",
 			runAt: req.runAt ? iso(availableAt) : null,
@@ -463,7 +476,8 @@ export class Scheduler {
 				attempt: doc.attempts,
 				leaseId: lease.id,
 				leaseExpiresAt: lease.expiresAt,
-				timeoutMillis: doc.timeoutMillis
+				timeoutMillis: doc.timeoutMillis,
+				...(doc.profileId ? { profileId: doc.profileId } : {})
 			});
 		}
 		return leased;
@@ -935,4 +949,9 @@ export class Scheduler {
 		}, Math.max(0, next - Date.now()));
 		this.dueTimer.unref();
 	}
+}
+
+/** The per-key FIFO key of a profile's tasks. */
+export function profileKey(profileId: string): string {
+	return `profile:${profileId}`;
 }

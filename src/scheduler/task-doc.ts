@@ -38,6 +38,8 @@ export type TaskFields = {
 	priority: number;
 	/** Absent when the task has none (the `key` index is sparse); the API shows `null` then. */
 	key?: string | null;
+	/** The task runs inside this browser profile's session (its key is `profile:<id>`: one at a time per profile). */
+	profileId?: string;
 	dependsOn: string[];
 	status: TaskStatus;
 	runAt: string | null;
@@ -92,6 +94,7 @@ export interface LeasedTask {
 	leaseId: string;
 	leaseExpiresAt: string;
 	timeoutMillis: number;
+	profileId?: string;
 }
 
 /** What a worker reports when an attempt ends. */

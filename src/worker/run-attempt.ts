@@ -26,8 +26,11 @@ export interface AttemptHooks {
 /** The part of the browser pool an attempt uses. */
 export interface BrowserSource {
 	acquire(request: SessionRequest): Promise<PoolSession>;
-	/** `discard`: the attempt was aborted and may still touch the page; replace the context instead of clearing it. */
-	release(session: PoolSession, discard: boolean): void;
+	/**
+	 * `discard`: the attempt was aborted and may still touch the page; replace the context instead of clearing it.
+	 * Awaited before the attempt reports: a profile's session is stopped (its state saved) before its next task starts.
+	 */
+	release(session: PoolSession, discard: boolean): void | Promise<void>;
 }
 
 /**
@@ -62,7 +65,8 @@ export async function runAttempt(type: TaskType, task: LeasedTask, hooks: Attemp
 				signal: controller.signal,
 				onFailure: err => controller.abort(err),
 				fingerprint: request?.fingerprint,
-				limits: request?.limits
+				limits: request?.limits,
+				profileId: task.profileId
 			});
 			return session;
 		},
@@ -81,7 +85,7 @@ export async function runAttempt(type: TaskType, task: LeasedTask, hooks: Attemp
 		clearTimeout(timer);
 		if (session) {
 			const aborted = controller.signal.aborted;
-			session.then(
+			await session.then(
 				s => hooks.browsers!.release(s, aborted),
 				() => undefined
 			);

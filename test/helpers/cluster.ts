@@ -147,6 +147,8 @@ export class Cluster {
 			ALLOW_PRIVATE_NETWORKS: "true",
 			LOG_LEVEL: "warn",
 			TASK_DIRS: FIXTURE_TASKS,
+			// Every node seals and opens profile state with the same key.
+			NIGHTSHIFT_SECRET: "nightshift-cluster-test-secret",
 			WARM_CONTEXTS: "0",
 			...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)]))
 		});
@@ -165,9 +167,9 @@ export class Cluster {
 	 * Starts the core (api + scheduler, the store) on a free port and waits until the scheduler answers through the
 	 * gateway (`/health` answers as soon as the gateway listens, which can be before the scheduler has started).
 	 */
-	async startCore(env: Record<string, string | number> = {}): Promise<NodeProcess> {
+	async startCore(env: Record<string, string | number> = {}, services = "api,scheduler"): Promise<NodeProcess> {
 		const port = await freePort();
-		this.core = this.spawn("core", "api,scheduler", { PORT: port, ...env });
+		this.core = this.spawn("core", services, { PORT: port, ...env });
 		this.baseUrl = `http://127.0.0.1:${port}`;
 		const core = this.core;
 		await waitFor(
@@ -237,9 +239,9 @@ export class Cluster {
 		return { killAt, exit };
 	}
 
-	/** Calls the core's gateway; throws an `ApiError` on a non-2xx answer. */
-	async api<T = any>(method: string, urlPath: string, body?: unknown): Promise<T> {
-		const res = await fetch(`${this.baseUrl}${urlPath}`, {
+	/** Calls the core's gateway (or the one at `baseUrl`); throws an `ApiError` on a non-2xx answer. */
+	async api<T = any>(method: string, urlPath: string, body?: unknown, baseUrl = this.baseUrl): Promise<T> {
+		const res = await fetch(`${baseUrl}${urlPath}`, {
 			method,
 			headers: body === undefined ? {} : { "content-type": "application/json" },
 			body: body === undefined ? undefined : JSON.stringify(body)

@@ -4,7 +4,12 @@ import { parse } from "yaml";
 
 const ROOT = path.resolve(__dirname, "../..");
 
-/** `docker compose` (v2 plugin) where present, else Debian's `docker-compose`; both validate without an engine. */
+const SECRET = "compose-test-secret-0123456789";
+
+/**
+ * `docker compose` (v2 plugin) where present, else Debian's `docker-compose`; both validate without an engine. The
+ * compose file requires NIGHTSHIFT_SECRET, as an operator must.
+ */
 function composeConfig(): string {
 	const attempts: [string, string[]][] = [
 		["docker", ["compose", "config"]],
@@ -13,7 +18,7 @@ function composeConfig(): string {
 	const errors: string[] = [];
 	for (const [cmd, args] of attempts) {
 		try {
-			return execFileSync(cmd, args, { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+			return execFileSync(cmd, args, { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NIGHTSHIFT_SECRET: SECRET } });
 		} catch (err: any) {
 			errors.push(`${cmd} ${args.join(" ")}: ${String(err.stderr || err.message).trim().split("\n")[0]}`);
 		}
@@ -28,7 +33,10 @@ describe("docker-compose.yml", () => {
 		const core = config.services.core;
 		const pool = config.services["browser-pool"];
 		expect(core.environment).toMatchObject({ TRANSPORTER: "nats://nats:4222", MONGO_URI: expect.stringMatching(/^mongodb:\/\/mongo/) });
-		expect(core.environment.SERVICES.split(",")).toEqual(expect.arrayContaining(["api", "scheduler"]));
+		expect(core.environment.SERVICES.split(",")).toEqual(expect.arrayContaining(["api", "scheduler", "profile", "session-manager"]));
+		// Every node seals and opens profile state with the same key.
+		expect(core.environment.NIGHTSHIFT_SECRET).toBe(SECRET);
+		expect(pool.environment.NIGHTSHIFT_SECRET).toBe(SECRET);
 		expect(pool.environment.SERVICES.split(",")).toContain("browser-pool");
 		expect(pool.environment.TRANSPORTER).toBe("nats://nats:4222");
 		// Scaling needs replicas that do not collide: no fixed name, no host port, no fixed node ID.

@@ -20,7 +20,7 @@ async function run(broker: ServiceBroker, command: string, args: Record<string, 
 describe("REPL commands", () => {
 	let broker: ServiceBroker;
 	beforeAll(async () => {
-		broker = await startBroker({}, ["scheduler", "browser-pool"]);
+		broker = await startBroker({}, ["scheduler", "browser-pool", "profile", "session-manager"]);
 	});
 	afterAll(() => broker.stop());
 
@@ -40,9 +40,21 @@ describe("REPL commands", () => {
 		expect(await run(broker, "pool")).toMatch(new RegExp(`${broker.nodeID}\\s+\\(slots\\)\\s+0/16 busy`));
 	});
 
+	it("lists profiles, starts and stops one (source cli), and lists sessions", async () => {
+		const profile = await broker.call<any, any>("profile.create", { name: "repl profile" });
+		expect(await run(broker, "profiles")).toMatch(new RegExp(`${profile.id}\\s+repl profile\\s+idle`));
+		const handle = JSON.parse(await run(broker, "profile-start", { id: profile.id }));
+		expect(handle).toMatchObject({ profileId: profile.id, source: "cli" });
+		expect(await run(broker, "sessions")).toContain(handle.sessionId);
+		expect(await run(broker, "profile-start", { id: profile.id })).toMatch(/^PROFILE_ALREADY_ACTIVE/);
+		expect(JSON.parse(await run(broker, "profile-stop", { id: profile.id }))).toMatchObject({ sessionId: handle.sessionId, stateSaved: true });
+		expect(await run(broker, "profiles", {}, { status: "running" })).not.toContain(profile.id);
+	});
+
 	it("prints input errors by type instead of throwing", async () => {
 		expect(await run(broker, "submit", { type: "noop", payload: "{not json" })).toMatch(/^INVALID_JSON/);
 		expect(await run(broker, "submit", { type: "nope" })).toMatch(/^UNKNOWN_TASK_TYPE/);
 		expect(await run(broker, "task", { id: "missing" })).toMatch(/^TASK_NOT_FOUND/);
+		expect(await run(broker, "profile-stop", { id: "missing" })).toMatch(/^PROFILE_NOT_ACTIVE/);
 	});
 });
