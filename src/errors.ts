@@ -215,6 +215,13 @@ export class SessionNotFoundError extends MoleculerClientError {
 	}
 }
 
+/** A profile session could not be opened for a browser reason (a timeout, a crash, a launch): worth another try. */
+export class BrowserUnavailableError extends MoleculerRetryableError {
+	constructor(cause: { message?: string; type?: string; data?: unknown }) {
+		super(cause.message ?? "The browser is not available", 503, cause.type ?? ERROR_TYPES.BROWSER_TIMEOUT, cause.data);
+	}
+}
+
 export class NoBrowserCapacityError extends MoleculerRetryableError {
 	constructor(detail: string) {
 		super(`No browser slot is free: ${detail}`, 503, ERROR_TYPES.NO_BROWSER_CAPACITY, { detail });

@@ -1,7 +1,9 @@
+import os from "node:os";
 import type { Browser, BrowserContext, BrowserContextOptions, CDPSession, Page } from "playwright";
 import { BrowserCrashedError, ERROR_TYPES, TaskError } from "../errors";
 import { newId } from "../ids";
 import { contextOptions, type Fingerprint } from "./fingerprint";
+import { Gate } from "./gate";
 import { launchChromium } from "./launch";
 import { treeMemoryBytes } from "./process-memory";
 import { ActiveSession, type PoolSession, type SessionLimits } from "./session";
@@ -108,6 +110,8 @@ const PAGE_EVENTS = [
 const DEFAULT_VIEWPORT = { width: 1280, height: 720 };
 
 const ACQUIRE_SAMPLES = 1000;
+/** Contexts created at the same time: enough to keep the cores busy, few enough to finish within their deadline. */
+const CONCURRENT_CREATES = Math.max(2, os.availableParallelism());
 const MEMORY_READ_MILLIS = 5000;
 
 /**
@@ -130,6 +134,7 @@ export class BrowserPool {
 	private timers: NodeJS.Timeout[] = [];
 	private checking = false;
 	private readonly acquireMillis: number[] = [];
+	private readonly creating = new Gate(CONCURRENT_CREATES);
 	private acquired = 0;
 	private warmHits = 0;
 	private crashes = 0;
@@ -395,6 +400,9 @@ export class BrowserPool {
 				continue;
 			}
 			const owner = await this.browserWithRoom();
+			// Checked again with no await before `createContext` takes the room: sessions asking at the same moment were
+			// all told about the same browser.
+			if (owner && !this.hasRoom(owner)) continue;
 			if (owner) return { pooled: await this.createContext(owner, signature, options), warm: false };
 			if (this.preparing.size > 0) {
 				await this.nextContextFreed();
@@ -425,8 +433,12 @@ export class BrowserPool {
 		};
 		owner.contexts.add(pooled);
 		try {
-			pooled.context = await withTimeout(owner.browser.newContext(options), this.options.operationTimeoutMillis, "new context");
-			pooled.page = await withTimeout(pooled.context.newPage(), this.options.operationTimeoutMillis, "new page");
+			// A burst of new contexts (a new page each is a renderer process) queues here, not inside Chromium where
+			// every one of them would slow down until they all miss their deadline.
+			await this.creating.run(async () => {
+				pooled.context = await withTimeout(owner.browser.newContext(options), this.options.operationTimeoutMillis, "new context");
+				pooled.page = await withTimeout(pooled.context.newPage(), this.options.operationTimeoutMillis, "new page");
+			});
 		} catch (err) {
 			owner.contexts.delete(pooled);
 			if (pooled.context) await quietly(() => pooled.context.close(), this.options.operationTimeoutMillis);
@@ -548,6 +560,7 @@ export class BrowserPool {
 				if (this.contexts().length >= this.capacity) break;
 				const owner = await this.browserWithRoom();
 				if (!owner) break;
+				if (!this.hasRoom(owner)) continue;
 				const { options } = contextOptions(undefined, this.version);
 				const preparing = this.createContext(owner, "", options).then(pooled => {
 					pooled.session = undefined;
@@ -591,13 +604,17 @@ export class BrowserPool {
 
 	// ── browsers ───────────────────────────────────────────────────────────────────────────────────────────
 
+	private hasRoom(b: PooledBrowser): boolean {
+		return !b.retiring && !b.closing && b.contexts.size < this.options.maxContextsPerBrowser;
+	}
+
 	/** The fullest live browser with room (fewer processes for the same work), else a new one; undefined when full. */
 	private async browserWithRoom(): Promise<PooledBrowser | undefined> {
 		for (;;) {
 			if (this.closed) throw poolClosed();
 			const live = [...this.browsers].filter(b => !b.retiring && !b.closing);
 			const withRoom = live
-				.filter(b => b.contexts.size < this.options.maxContextsPerBrowser)
+				.filter(b => this.hasRoom(b))
 				.sort((a, b) => b.contexts.size - a.contexts.size)[0];
 			if (withRoom) return withRoom;
 			if (this.launching) {

@@ -4,7 +4,7 @@ import type { Fingerprint } from "../browser/fingerprint";
 import { GuardProxy } from "../browser/guard-proxy";
 import type { PoolSession } from "../browser/session";
 import { quietly } from "../browser/timeouts";
-import { NoBrowserCapacityError, SessionNotFoundError } from "../errors";
+import { BrowserUnavailableError, NoBrowserCapacityError, SessionNotFoundError } from "../errors";
 import type { SessionEndReason } from "../events";
 import { EMPTY_STATE, type ProfileState } from "../profile/profile-state";
 import type { Sealed, SecretBox } from "../profile/secret-box";
@@ -113,7 +113,7 @@ export class ProfileSessionHost {
 		} catch (err: any) {
 			if (proxy) this.dropProxy(proxy.key);
 			if (err?.name === "TimeoutError") throw new NoBrowserCapacityError(`node ${this.nodeId} waited ${this.options.startWaitMillis} ms`);
-			throw err;
+			throw asServiceError(err);
 		}
 		const keeper = new StateKeeper(pool.context, { indexedDB: !!request.persistIndexedDB, timeoutMillis: this.options.operationTimeoutMillis });
 		try {
@@ -121,7 +121,7 @@ export class ProfileSessionHost {
 		} catch (err) {
 			this.pool.release(pool, true);
 			if (proxy) this.dropProxy(proxy.key);
-			throw err;
+			throw asServiceError(err);
 		}
 		const now = Date.now();
 		const hosted: HostedSession = {
@@ -317,4 +317,14 @@ export class ProfileSessionHost {
 		this.proxies.delete(key);
 		void quietly(() => entry.proxy.stop(), this.options.operationTimeoutMillis);
 	}
+}
+
+/**
+ * The pool speaks in task errors (code 500, a class for the scheduler); a caller of the session API gets a 503 with the
+ * same type instead, so a browser that is slow or gone never looks like a server fault.
+ */
+function asServiceError(err: any): unknown {
+	if (typeof err?.type === "string" && err.type.startsWith("BROWSER_")) return new BrowserUnavailableError(err);
+	if (err?.name === "TimeoutError" || /Timeout/.test(err?.name ?? "")) return new BrowserUnavailableError({ message: err.message });
+	return err;
 }
