@@ -4,7 +4,7 @@
  */
 import { freePort } from "../../bench/lib/net";
 import { type ApiError, destroyAllClusters, waitFor, withCluster } from "../helpers/cluster";
-import { SITE_USERS, startSite, type Site } from "../fixtures/site/site";
+import { loginSteps, startSite, type Site } from "../fixtures/site/site";
 
 jest.setTimeout(120_000);
 
@@ -49,13 +49,7 @@ describe("profile sessions across nodes", () => {
 
 			// Log in inside the session, through the second gateway, and wait for a snapshot to hold it.
 			const act = (sessionId: string, steps: object[]) => cluster.api("POST", `/api/sessions/${sessionId}/actions`, { steps }, secondGateway);
-			const login = await act(handle.sessionId, [
-				{ goto: `${site.baseUrl}/login` },
-				{ fill: "#username", value: "alice" },
-				{ fill: "#password", value: SITE_USERS.alice },
-				{ click: "button[type=submit]" },
-				{ waitForSelector: "text=Logged in as alice" }
-			]);
+			const login = await act(handle.sessionId, loginSteps(site.baseUrl));
 			expect(login.ok).toBe(true);
 			await waitFor(
 				async () => {

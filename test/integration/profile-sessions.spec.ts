@@ -1,6 +1,6 @@
 import type { Context, ServiceBroker } from "moleculer";
 import { gatewayUrl, startBroker, waitFor } from "../helpers/broker";
-import { SITE_USERS, startSite, type Site } from "../fixtures/site/site";
+import { loginSteps, startSite, type Site } from "../fixtures/site/site";
 import { startUpstreamProxy } from "../fixtures/upstream-proxy";
 
 jest.setTimeout(90_000);
@@ -120,15 +120,9 @@ describe("profiles and sessions", () => {
 		expect(env.results.slice(1).map((r: any) => r.value)).toEqual(["de-DE", "Europe/Berlin", "1366x768"]);
 		const hosted = await broker.call<any[], any>("browser-pool.profileSessions", {});
 		expect(hosted.find(s => s.sessionId === handle.sessionId).url).toBe(`${site.baseUrl}/env`);
-		expect((await act(handle.sessionId, [{ goto: `${site.baseUrl}/login` }])).ok).toBe(true);
 
 		// Log in: the site sets a cookie and localStorage.
-		const login = await act(handle.sessionId, [
-			{ fill: "#username", value: "alice" },
-			{ fill: "#password", value: SITE_USERS.alice },
-			{ click: "button[type=submit]" },
-			{ waitForSelector: "text=Logged in as alice" }
-		]);
+		const login = await act(handle.sessionId, loginSteps(site.baseUrl));
 		expect(login.ok).toBe(true);
 		expect(await whoAmI(handle.sessionId)).toEqual({ status: "Logged in as alice", storedUser: "Stored user: alice" });
 
@@ -258,13 +252,7 @@ describe("profiles and sessions", () => {
 			type: "browser.actions",
 			profileId: profile.id,
 			payload: {
-				steps: [
-					{ goto: `${site.baseUrl}/login` },
-					{ fill: "#username", value: "bob" },
-					{ fill: "#password", value: SITE_USERS.bob },
-					{ click: "button[type=submit]" },
-					{ waitForSelector: "text=Logged in as bob" }
-				]
+				steps: loginSteps(site.baseUrl, "bob")
 			}
 		});
 		expect(login.status).toBe(202);
@@ -296,13 +284,7 @@ describe("profiles and sessions", () => {
 	it("ends a session whose browser crashed, keeping the last snapshot", async () => {
 		const { body: profile } = await request("POST", "/api/profiles", { name: "crash" });
 		const { body: handle } = await request("POST", `/api/profile/start/${profile.id}`);
-		const login = await act(handle.sessionId, [
-			{ goto: `${site.baseUrl}/login` },
-			{ fill: "#username", value: "alice" },
-			{ fill: "#password", value: SITE_USERS.alice },
-			{ click: "button[type=submit]" },
-			{ waitForSelector: "text=Logged in as alice" }
-		]);
+		const login = await act(handle.sessionId, loginSteps(site.baseUrl));
 		expect(login.ok).toBe(true);
 		// A snapshot with the login is saved while the session runs.
 		await waitFor(async () => (await broker.call<any, any>("profile.get", { id: profile.id })).stateInfo.cookies === 1, 10_000, "a snapshot");
@@ -390,13 +372,7 @@ describe("profile session lifecycle", () => {
 		const handle = await broker.call<any, any>("session-manager.start", { id: profile.id, source: "automation" });
 		const out = await broker.call<any, any>("session-manager.actions", {
 			sessionId: handle.sessionId,
-			steps: [
-				{ goto: `${site.baseUrl}/login` },
-				{ fill: "#username", value: "alice" },
-				{ fill: "#password", value: SITE_USERS.alice },
-				{ click: "button[type=submit]" },
-				{ waitForSelector: "text=Logged in as alice" }
-			]
+			steps: loginSteps(site.baseUrl)
 		});
 		expect(out.ok).toBe(true);
 		return { profile, handle };
