@@ -29,7 +29,9 @@ export class HttpClient {
 		readonly baseUrl: string,
 		maxSockets = 128
 	) {
-		this.agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+		// Idle sockets are dropped before the server's keep-alive timeout (5 s) closes them: a burst of requests after a
+		// long wait would otherwise reuse sockets the server is closing ("socket hang up").
+		this.agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, timeout: 4000 });
 	}
 
 	request<T = any>(method: string, path: string, body?: unknown): Promise<HttpAnswer<T>> {
