@@ -226,11 +226,11 @@ export class BrowserPool {
 
 	/**
 	 * Ends a session: its context is cleared for the next task, or replaced (`discard`, a tripped limit, a crash, too
-	 * many uses). Never throws.
+	 * many uses). Never rejects; settles once the context is cleared or closed (callers that need not wait ignore it).
 	 */
-	release(session: PoolSession, discard = false): void {
+	release(session: PoolSession, discard = false): Promise<void> {
 		const pooled = this.held.get(session.id);
-		if (!pooled) return;
+		if (!pooled) return Promise.resolve();
 		this.held.delete(session.id);
 		const active = pooled.session!;
 		pooled.session = undefined;
@@ -244,12 +244,9 @@ export class BrowserPool {
 			pooled.owner.closing ||
 			this.closed;
 		if (pooled.owner.sessionsServed >= this.options.retireBrowserAfterSessions) pooled.owner.retiring = true;
-		if (replace) {
-			void this.discard(pooled).finally(() => this.slotFreed());
-			return;
-		}
+		if (replace) return this.discard(pooled).finally(() => this.slotFreed());
 		pooled.recycling = true;
-		void this.recycle(pooled).then(
+		return this.recycle(pooled).then(
 			() => {
 				pooled.recycling = false;
 				this.contextFreed();
@@ -258,7 +255,7 @@ export class BrowserPool {
 			err => {
 				this.logger.debug("context could not be cleared; replacing it", err?.message);
 				pooled.recycling = false;
-				void this.discard(pooled).finally(() => this.slotFreed());
+				return this.discard(pooled).finally(() => this.slotFreed());
 			}
 		);
 	}

@@ -220,7 +220,8 @@ export class ProfileSessionHost {
 				}
 			}
 			this.sessions.delete(hosted.sessionId);
-			this.pool.release(hosted.pool, true);
+			// Closed before the stop answers: the session's resources are gone when it says so.
+			await this.pool.release(hosted.pool, true);
 			if (hosted.proxyKey) this.dropProxy(hosted.proxyKey);
 			return sealed;
 		})();

@@ -39,7 +39,8 @@ export class ProfileTaskBrowsers implements BrowserSource {
 
 	async release(session: PoolSession, discard: boolean): Promise<void> {
 		const profileId = this.profileOf.get(session.id);
-		if (!profileId) return this.pool.release(session, discard);
+		// A plain task reports without waiting for its context to be cleared.
+		if (!profileId) return void this.pool.release(session, discard);
 		this.profileOf.delete(session.id);
 		// A failed stop is session-manager's to retry and dead-letter; the task's outcome stands.
 		await this.sessions.stop(profileId).catch(() => undefined);
