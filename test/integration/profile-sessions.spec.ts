@@ -351,7 +351,8 @@ describe("profile session lifecycle", () => {
 
 	beforeAll(async () => {
 		site = await startSite({ pages: 1 });
-		broker = await startBroker({ profileSessionIdleSecs: 2, profileSnapshotSecs: 1 });
+		// Idle after 2 s; ended after 4 s whatever happens (the max-duration test keeps its session busy).
+		broker = await startBroker({ profileSessionIdleSecs: 2, profileSessionMaxSecs: 4, profileSnapshotSecs: 1 });
 		broker.createService({
 			name: "stop-recorder",
 			events: {
@@ -387,4 +388,19 @@ describe("profile session lifecycle", () => {
 		expect(await broker.call("session-manager.list")).toEqual([]);
 	});
 
+
+	it("ends a session that runs past its longest duration, with its state saved", async () => {
+		const { profile, handle } = await login("long");
+		// Activity every 500 ms keeps it from going idle: only the duration limit can end it.
+		const busy = setInterval(() => {
+			void broker.call("session-manager.actions", { sessionId: handle.sessionId, steps: [{ goto: `${site.baseUrl}/me` }] }).catch(() => undefined);
+		}, 500);
+		try {
+			const stop = await waitFor(() => stops.find(s => s.sessionId === handle.sessionId), 20_000, "the max-duration stop");
+			expect(stop).toMatchObject({ profileId: profile.id, reason: "max-duration", stateSaved: true });
+			expect(Date.parse(stop.timestamp) - Date.parse(handle.startedAt)).toBeGreaterThanOrEqual(4_000);
+		} finally {
+			clearInterval(busy);
+		}
+	});
 });
