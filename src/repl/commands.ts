@@ -16,6 +16,12 @@ function show(broker: ServiceBroker, work: () => Promise<unknown>): Promise<void
 	return guarded(broker, async () => console.log(JSON.stringify(await work(), null, 2)));
 }
 
+/** A page of a listing (`{items, total}`) as a table and a count. */
+function printPage(page: { items: Record<string, unknown>[]; total: number }, columns: string[]): void {
+	console.log(table(page.items, columns));
+	console.log(`${page.items.length} of ${page.total}`);
+}
+
 function table(rows: Record<string, unknown>[], columns: string[]): string {
 	const cells = rows.map(r => columns.map(c => String(r[c] ?? "")));
 	const widths = columns.map((c, i) => Math.max(c.length, ...cells.map(row => row[i].length)));
@@ -37,8 +43,7 @@ export const replCommands = [
 			const { status, type, limit } = args.options;
 			await guarded(broker, async () => {
 				const page: any = await broker.call("scheduler.list", { status, type, limit: Number(limit ?? 20) });
-				console.log(table(page.items, ["id", "type", "status", "priority", "attempts", "progress", "createdAt"]));
-				console.log(`${page.items.length} of ${page.total}`);
+				printPage(page, ["id", "type", "status", "priority", "attempts", "progress", "createdAt"]);
 			});
 		}
 	},
@@ -145,8 +150,7 @@ export const replCommands = [
 		async action(broker: ServiceBroker, args: any) {
 			await guarded(broker, async () => {
 				const page: any = await broker.call("profile.list", { groupId: args.options.group, status: args.options.status, limit: 100 });
-				console.log(table(page.items, ["id", "name", "status", "groupId", "lastUsedAt", "updatedAt"]));
-				console.log(`${page.items.length} of ${page.total}`);
+				printPage(page, ["id", "name", "status", "groupId", "lastUsedAt", "updatedAt"]);
 			});
 		}
 	},

@@ -1,5 +1,6 @@
 import type { ServiceBroker } from "moleculer";
-import { type Browser, chromium } from "playwright";
+import type { Browser } from "playwright";
+import { launchTestChromium } from "../helpers/chromium";
 import { gatewayUrl, startBroker } from "../helpers/broker";
 
 jest.setTimeout(60_000);
@@ -11,10 +12,7 @@ describe("dashboard", () => {
 
 	beforeAll(async () => {
 		broker = await startBroker();
-		browser = await chromium.launch({
-			executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
-			args: process.getuid?.() === 0 ? ["--no-sandbox"] : []
-		});
+		browser = await launchTestChromium();
 	});
 	afterAll(async () => {
 		await browser?.close();

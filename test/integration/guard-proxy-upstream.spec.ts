@@ -2,7 +2,8 @@ import dns from "node:dns";
 import http from "node:http";
 import net from "node:net";
 import os from "node:os";
-import { chromium, type Browser } from "playwright";
+import { type Browser } from "playwright";
+import { launchTestChromium } from "../helpers/chromium";
 import { GuardProxy, PROXY_ERROR_HEADER, REFUSED_HEADER } from "../../src/browser/guard-proxy";
 import { UrlPolicy } from "../../src/tasks/url-policy";
 import { startSite, type Site } from "../fixtures/site/site";
@@ -111,7 +112,7 @@ describe("GuardProxy with an upstream proxy", () => {
 
 	it("carries a Chromium context's traffic, loopback included, through the upstream with its credentials", async () => {
 		const g = await guard(new UrlPolicy(true), authedUpstream());
-		browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: process.getuid?.() === 0 ? ["--no-sandbox"] : [] });
+		browser = await launchTestChromium();
 		// No `bypass`: Playwright adds `<-loopback>` to a context's bypass list unless the list names a loopback host itself.
 		// The explicit form must behave the same.
 		for (const proxy of [{ server: g.url }, { server: g.url, bypass: "<-loopback>" }]) {

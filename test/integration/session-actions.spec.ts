@@ -1,6 +1,7 @@
 import net from "node:net";
 import Validator from "fastest-validator";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright";
+import type { Browser, BrowserContext, Page } from "playwright";
+import { launchTestChromium } from "../helpers/chromium";
 import { UrlNotAllowedError } from "../../src/errors";
 import {
 	ACTION_STEPS_SCHEMA,
@@ -26,11 +27,7 @@ describe("runActions", () => {
 
 	beforeAll(async () => {
 		site = await startSite({ pages: 5 });
-		// Chromium refuses to start its sandbox as root (containers, CI).
-		browser = await chromium.launch({
-			executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
-			args: process.getuid?.() === 0 ? ["--no-sandbox"] : []
-		});
+		browser = await launchTestChromium();
 	});
 	afterAll(async () => {
 		await browser?.close();
