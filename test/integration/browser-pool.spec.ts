@@ -61,26 +61,47 @@ describe("BrowserPool", () => {
 		await release(s);
 	});
 
-	it("leaks no cookies, localStorage or sessionStorage from one task to the next", async () => {
+	it("leaks no cookies, localStorage, sessionStorage, IndexedDB, Cache Storage or files from one task to the next", async () => {
 		const first = await session();
 		await first.page.goto(`${site.baseUrl}/page/1`);
-		await first.page.evaluate(() => {
+		await first.page.evaluate(async () => {
 			document.cookie = "leak=1; path=/";
 			localStorage.setItem("leak", "1");
 			sessionStorage.setItem("leak", "1");
+			await new Promise<void>((resolve, reject) => {
+				const open = indexedDB.open("leak", 1);
+				open.onupgradeneeded = () => open.result.createObjectStore("items");
+				open.onsuccess = () => {
+					const tx = open.result.transaction("items", "readwrite");
+					tx.objectStore("items").put("1", "leak");
+					tx.oncomplete = () => (open.result.close(), resolve());
+					tx.onerror = () => reject(tx.error);
+				};
+				open.onerror = () => reject(open.error);
+			});
+			await (await caches.open("leak")).put("/leak", new Response("1"));
+			await (await navigator.storage.getDirectory()).getFileHandle("leak", { create: true });
+			// A page hiding what it stored from whoever asks in its own world.
+			indexedDB.databases = async () => [];
+			caches.keys = async () => [];
 		});
 		expect(await first.context.cookies()).toHaveLength(1);
 		await release(first);
 
 		const second = await session();
+		// The same context, cleared: what the test is about.
+		expect(second.context).toBe(first.context);
 		await second.page.goto(`${site.baseUrl}/page/1`);
-		const seen = await second.page.evaluate(() => ({
+		const seen = await second.page.evaluate(async () => ({
 			cookie: document.cookie,
 			local: localStorage.getItem("leak"),
 			session: sessionStorage.getItem("leak"),
-			history: history.length
+			history: history.length,
+			databases: (await indexedDB.databases()).map(d => d.name),
+			caches: await caches.keys(),
+			files: (await (await navigator.storage.getDirectory()).keys().next()).done
 		}));
-		expect(seen).toMatchObject({ cookie: "", local: null, session: null });
+		expect(seen).toMatchObject({ cookie: "", local: null, session: null, databases: [], caches: [], files: true });
 		// The history was cut to one entry before this navigation: nothing further back to return to.
 		expect(seen.history).toBeLessThanOrEqual(2);
 		expect(await second.context.cookies()).toEqual([]);
