@@ -20,6 +20,11 @@ function isTerminal(event: string, payload: { willRetry?: boolean }): boolean {
 	);
 }
 
+/** Task and profile events go to this gateway's SSE clients. */
+function publishToSse(this: any, ctx: Context) {
+	this.hub.publish(ctx.eventName, ctx.params);
+}
+
 /** Maps body-parser and gateway errors to the one error shape: `{ name, message, code, type, data }`. */
 function normalizeError(err: any): { name: string; message: string; code: number; type: string; data?: unknown } {
 	if (err?.type === "entity.too.large" || err?.status === 413)
@@ -102,20 +107,10 @@ const ApiService = {
 		}
 	},
 
+	// The groups are replaced in `merged` by one of this node's own.
 	events: {
-		"task.*": {
-			// Replaced in `merged` by a group of this node's own.
-			group: "api-sse",
-			handler(this: any, ctx: Context) {
-				this.hub.publish(ctx.eventName, ctx.params);
-			}
-		},
-		"profile.*": {
-			group: "api-sse",
-			handler(this: any, ctx: Context) {
-				this.hub.publish(ctx.eventName, ctx.params);
-			}
-		}
+		"task.*": { group: "api-sse", handler: publishToSse },
+		"profile.*": { group: "api-sse", handler: publishToSse }
 	},
 
 	methods: {

@@ -1,14 +1,20 @@
 import type { Context, ServiceSchema } from "moleculer";
 import { DbMixin } from "../mixins/db.mixin";
+import { browserPoolNodes } from "../src/browser/cluster-pool";
 import { NoBrowserCapacityError } from "../src/errors";
 import { EVENTS, SESSION_SOURCES, type SessionEndReason, type SessionSource } from "../src/events";
 import { newId } from "../src/ids";
 import { configOf } from "../src/runtime";
 import { ACTION_STEPS_SCHEMA } from "../src/session/actions";
-import { type DeadLetter, KeyedQueue } from "../src/session/keyed-queue";
+import { type DeadLetter, isWorthRetrying, KeyedQueue } from "../src/session/keyed-queue";
 import type { SealedState } from "../src/session/profile-host";
-import { SessionLocks } from "../src/session/session-locks";
+import { type SessionLock, SessionLocks } from "../src/session/session-locks";
 import { type HostsPort, type ProfilesPort, SessionManager } from "../src/session/session-manager";
+
+/** A lock as callers see it: the profile id by name, no query-only field. */
+function lockView({ _id, expiresAtMillis: _e, ...lock }: SessionLock) {
+	return { profileId: _id, ...lock };
+}
 
 const sealedState = { type: "object", props: { state: "object", info: "object" } };
 const noRetry = { retries: 0 };
@@ -53,16 +59,12 @@ const SessionManagerService = {
 						.catch(() => undefined)
 				)
 			);
-			return locks.map((l: any) => {
-				const { _id, expiresAtMillis: _e, ...lock } = l;
-				return { profileId: _id, ...lock, ...details.get(l.sessionId) };
-			});
+			return locks.map((lock: SessionLock) => ({ ...lockView(lock), ...details.get(lock.sessionId) }));
 		},
 		get: {
 			params: { sessionId: "string" },
 			async handler(this: any, ctx: Context<{ sessionId: string }>) {
-				const { _id, expiresAtMillis: _e, ...lock } = await this.manager.session(ctx.params.sessionId);
-				return { profileId: _id, ...lock };
+				return lockView(await this.manager.session(ctx.params.sessionId));
 			}
 		},
 		/** `POST /api/sessions/:id/actions`: declarative steps run in the session's page on its node. */
@@ -134,7 +136,7 @@ const SessionManagerService = {
 				await this.collections.session_dead_letters.insert({ _id: newId(), ...letter });
 			},
 			// A start already waited for a browser slot; waiting three times more helps nobody.
-			retryable: (err: any) => err?.type !== "NO_BROWSER_CAPACITY" && (err?.retryable === true || !(err?.code >= 400 && err?.code < 500))
+			retryable: (err: any) => err?.type !== "NO_BROWSER_CAPACITY" && isWorthRetrying(err)
 		});
 		const profiles: ProfilesPort = {
 			get: id => broker.call("profile.get", { id }),
@@ -162,14 +164,7 @@ const SessionManagerService = {
 	methods: {
 		/** The browser node with the most free slots: sessions spread over the cluster. */
 		async pickNode(this: any): Promise<string> {
-			const nodeIds: string[] = [
-				...new Set<string>(
-					this.broker.registry
-						.getServiceList({ onlyAvailable: true })
-						.filter((s: any) => s.name === "browser-pool")
-						.map((s: any) => s.nodeID)
-				)
-			];
+			const nodeIds = browserPoolNodes(this.broker);
 			if (nodeIds.length === 0) throw new NoBrowserCapacityError("no node runs browser-pool");
 			const slots = await Promise.all(
 				nodeIds.map(nodeID =>

@@ -4,6 +4,7 @@ import { BrowserCrashedError, ERROR_TYPES, TaskError } from "../errors";
 import { newId } from "../ids";
 import { contextOptions, type Fingerprint } from "./fingerprint";
 import { Gate } from "./gate";
+import { originOf } from "./origin";
 import { launchChromium } from "./launch";
 import { treeMemoryBytes } from "./process-memory";
 import { ActiveSession, type PoolSession, type SessionLimits } from "./session";
@@ -726,15 +727,6 @@ function hasRoutes(target: Page | BrowserContext): boolean {
 	return !Array.isArray(routes) || routes.length > 0;
 }
 
-/** The origin of a URL that can hold storage (http, https), else "" (about:blank, data:, chrome-error:). */
-function originOf(url: string): string {
-	try {
-		const origin = new URL(url).origin;
-		return origin === "null" ? "" : origin;
-	} catch {
-		return "";
-	}
-}
 
 function poolClosed(): TaskError {
 	return new TaskError("The browser pool is shutting down", "retryable", ERROR_TYPES.BROWSER_POOL_CLOSED);

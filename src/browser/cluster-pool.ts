@@ -1,8 +1,8 @@
 import type { ServiceBroker } from "moleculer";
 
-/** Every `browser-pool` node's status (its `browser-pool.status`), and totals: what `GET /api/pool` and the REPL show. */
-export async function clusterPool(broker: ServiceBroker) {
-	const nodeIds: string[] = [
+/** The nodes that run `browser-pool` and are available now, sorted. */
+export function browserPoolNodes(broker: ServiceBroker): string[] {
+	return [
 		...new Set<string>(
 			broker.registry
 				.getServiceList({ onlyAvailable: true })
@@ -10,6 +10,11 @@ export async function clusterPool(broker: ServiceBroker) {
 				.map((s: any) => s.nodeID)
 		)
 	].sort();
+}
+
+/** Every `browser-pool` node's status (its `browser-pool.status`), and totals: what `GET /api/pool` and the REPL show. */
+export async function clusterPool(broker: ServiceBroker) {
+	const nodeIds = browserPoolNodes(broker);
 	const nodes: any[] = await Promise.all(
 		nodeIds.map(nodeID =>
 			broker.call<any, object>("browser-pool.status", {}, { nodeID, timeout: 5000 }).catch((err: Error) => ({ nodeId: nodeID, error: err.message }))

@@ -149,8 +149,7 @@ export class Profiles {
 	async update(id: string, changes: Partial<ProfileInput>): Promise<{ doc: ProfileDoc; changed: string[] }> {
 		const current = await this.get(id);
 		if (changes.groupId) await this.group(changes.groupId, 422);
-		if (current.status === "running" && changes.status !== undefined)
-			throw new ProfileAlreadyActiveError(id, { sessionId: "", startedAt: current.lastUsedAt ?? undefined });
+		if (changes.status !== undefined) this.refuseWhileRunning(current);
 		const set: Record<string, unknown> = {};
 		for (const key of ["name", "groupId", "notes", "tags", "fingerprint", "persistIndexedDB", "status"] as const)
 			if (changes[key] !== undefined) set[key] = changes[key];

@@ -78,7 +78,7 @@ export class KeyedQueue {
 }
 
 /** A client error (4xx) stays wrong however often it is tried; anything else (a store or network fault) may pass. */
-function isWorthRetrying(err: any): boolean {
+export function isWorthRetrying(err: any): boolean {
 	if (err?.retryable === true) return true;
 	const code = Number(err?.code);
 	return !(Number.isInteger(code) && code >= 400 && code < 500);

@@ -186,10 +186,6 @@ export class ProfileSessionHost {
 		}));
 	}
 
-	has(sessionId: string): boolean {
-		return this.sessions.has(sessionId);
-	}
-
 	/** Node stopping: every session's state is captured and handed over before the browsers close. */
 	async stop(): Promise<void> {
 		for (const t of this.timers) clearInterval(t);

@@ -1,5 +1,6 @@
 import type { BrowserContext, Disposable, Frame, Page } from "playwright";
 import type { OriginStorage, ProfileState } from "../profile/profile-state";
+import { originOf } from "../browser/origin";
 import { withTimeout } from "../browser/timeouts";
 
 const READ_LOCAL_STORAGE = "JSON.stringify(Object.entries(window.localStorage))";
@@ -101,15 +102,5 @@ export class StateKeeper {
 		} finally {
 			await page.close().catch(() => undefined);
 		}
-	}
-}
-
-/** The origin of a URL that can hold storage (http, https), else "". */
-export function originOf(url: string): string {
-	try {
-		const origin = new URL(url).origin;
-		return origin === "null" ? "" : origin;
-	} catch {
-		return "";
 	}
 }
