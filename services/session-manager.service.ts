@@ -164,7 +164,13 @@ const SessionManagerService = {
 	methods: {
 		/** The browser node with the most free slots: sessions spread over the cluster. */
 		async pickNode(this: any): Promise<string> {
-			const nodeIds = browserPoolNodes(this.broker);
+			let nodeIds = browserPoolNodes(this.broker);
+			if (nodeIds.length === 0) {
+				// A node starting up (Chromium launching) or joining: wait for it as for a free slot.
+				const waitMillis = configOf(this.broker).sessionStartWaitMillis;
+				await this.broker.waitForServices("browser-pool", waitMillis, 50).catch(() => undefined);
+				nodeIds = browserPoolNodes(this.broker);
+			}
 			if (nodeIds.length === 0) throw new NoBrowserCapacityError("no node runs browser-pool");
 			const slots = await Promise.all(
 				nodeIds.map(nodeID =>
