@@ -3,6 +3,37 @@ import { ERROR_TYPES, TaskError } from "../errors";
 import { findPidByArgument } from "./process-memory";
 
 /**
+ * Chromium features switched off. Chromium reads only the last `--disable-features`, and Playwright passes its own list
+ * before ours, so ours repeats the entries of Playwright's that still matter (its ThirdPartyStoragePartitioning entry is
+ * left out: partitioning isolates sites from each other).
+ */
+const DISABLED_FEATURES = [
+	// A recycled tab must not bring the previous task's page back on history.back() (see BrowserPool.recycle).
+	"BackForwardCache",
+	// With several contexts, every navigation took the spare renderer kept for the last-used context and started a new
+	// one: ~160 renderer processes for 200 pages at concurrency 4, against 8 without it (.scratch measurements, BENCHMARKS.md).
+	"SpareRendererForSitePerProcess",
+	// Chromium's own traffic, which on a closed network only fails (autofill asked Google about every form, through the
+	// guard proxy): Playwright's list, and autofill, translation and certificate-transparency updates.
+	"AutofillServerCommunication",
+	"Translate",
+	"CertificateTransparencyComponentUpdater",
+	"OptimizationHints",
+	"NetworkTimeServiceQuerying",
+	"AimEnabled",
+	"PreconnectToSearch",
+	"MediaRouter",
+	"LensOverlay",
+	// Playwright's behaviour fixes, kept as Playwright has them.
+	"AvoidUnnecessaryBeforeUnloadCheckSync",
+	"DestroyProfileOnBrowserClose",
+	"HttpsUpgrades",
+	"HttpsFirstBalancedModeAutoEnable",
+	"PaintHolding",
+	"AvoidCorsURLLoaderRestartOnRedirect"
+];
+
+/**
  * Flags for a machine without internet and without a display. They switch off Chromium's own traffic (background
  * networking, component updates, sync, field trials) and nothing that isolates sites or contexts from each other.
  */
@@ -20,8 +51,7 @@ export const CHROMIUM_ARGS = [
 	"--metrics-recording-only",
 	"--disable-quic",
 	"--disable-gpu",
-	// A recycled tab must not bring the previous task's page back on history.back() (see BrowserPool.recycle).
-	"--disable-features=BackForwardCache"
+	`--disable-features=${DISABLED_FEATURES.join(",")}`
 ];
 
 export interface LaunchOptions {
