@@ -210,7 +210,7 @@ async function run(api: HttpClient, node: Awaited<ReturnType<typeof startNode>>,
 			`| Nightshift stop + save | ${ms(allStoppedMillis)} | ${ms(pt.p50)} | ${ms(pt.p99)} |`,
 			`| plain Playwright: newContext + newPage + 50 cookies (4 browsers) | ${ms(floor.parallel.allMillis)} | ${ms(floor.parallel.each.p50)} | ${ms(floor.parallel.each.p99)} |`,
 			"",
-			`Nodes used for the ${PARALLEL}: ${new Set(handles.map((h: any) => h.nodeId)).size}; browsers during them: ${pool.totals.browsers}, contexts: ${pool.totals.contexts}, browser memory (PSS): ${pool.totals.memoryMb} MB`
+			`Nodes used for the ${PARALLEL}: ${new Set(handles.map((h: any) => h.nodeId)).size}; browsers during them: ${pool.totals.browsers}, contexts: ${pool.totals.contexts}, browser memory (private footprint): ${pool.totals.memoryMb} MB`
 		].join("\n");
 		console.log(report);
 		console.log(JSON.stringify({ machine, warmRound, fpRound, visitRound, parallel: { allStartedMillis, allStoppedMillis, start: ps, stop: pt }, floor }));

@@ -304,8 +304,8 @@ export class BrowserPool {
 	}
 
 	/**
-	 * A browser's memory (PSS of its process tree), read at most every MEMORY_READ_MILLIS: reading smaps of a large
-	 * process costs the kernel real time, and a dashboard polling `/api/pool` must not slow the browsers down.
+	 * A browser's memory (private footprint of its process tree), read at most every MEMORY_READ_MILLIS: a walk of /proc
+	 * is cheap but not free, and a dashboard polling `/api/pool` must not slow the browsers down.
 	 */
 	private browserMemoryMb(b: PooledBrowser): number | null {
 		if (!b.pid) return null;

@@ -2,8 +2,11 @@ import fs from "node:fs";
 
 /**
  * Reads process memory from /proc (Linux). A Chromium browser is a tree of processes (browser, zygotes, GPU, network
- * service, renderers); its memory is the sum over the tree. PSS (proportional set size) is used where the kernel offers
- * it, so pages shared between the processes are not counted once per process.
+ * service, renderers); its memory is the sum over the tree of each process's private footprint, RssAnon + VmSwap from
+ * /proc/<pid>/status: what Chromium's own memory instrumentation reports on Linux, and free of the pages its processes
+ * share (libraries, shared memory), which RSS counts once per process. PSS would split those too, but reading
+ * smaps_rollup walks a process's page tables under its memory lock: ~100 ms for a browser tree here, stalling
+ * Chromium while it runs, where a status read costs microseconds.
  */
 
 /** The pid of the process whose command line holds `marker` and is not a Chromium child (`--type=`). */
@@ -38,14 +41,17 @@ export function processTree(pid: number): number[] {
 	return tree;
 }
 
-/** Memory of one process in bytes: PSS when available, else RSS; 0 once it is gone. */
+/** Private footprint of one process in bytes (RssAnon + VmSwap; VmRSS on kernels without RssAnon); 0 once it is gone. */
 export function processMemoryBytes(pid: number): number {
-	const rollup = safeRead(`/proc/${pid}/smaps_rollup`);
-	const pss = rollup && /^Pss:\s+(\d+) kB/m.exec(rollup);
-	if (pss) return Number(pss[1]) * 1024;
 	const status = safeRead(`/proc/${pid}/status`);
-	const rss = status && /^VmRSS:\s+(\d+) kB/m.exec(status);
-	return rss ? Number(rss[1]) * 1024 : 0;
+	if (!status) return 0;
+	const kb = (field: string) => {
+		const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status);
+		return match ? Number(match[1]) : undefined;
+	};
+	const anon = kb("RssAnon");
+	if (anon === undefined) return (kb("VmRSS") ?? 0) * 1024;
+	return (anon + (kb("VmSwap") ?? 0)) * 1024;
 }
 
 /** Memory of a process tree in bytes. */
