@@ -30,7 +30,8 @@ export function navigationError(err: unknown, url: string, timeoutMillis: number
  */
 export async function checkResponse(response: Response | null, url: string): Promise<void> {
 	if (!response) return;
-	const headers = await response.allHeaders();
+	// The guard proxy's headers are ordinary ones, in `headers()` at once; `allHeaders()` would wait for the raw ones.
+	const headers = response.headers();
 	if (headers[REFUSED_HEADER]) throw new UrlNotAllowedError(response.url(), headers[REFUSED_HEADER]);
 	const status = response.status();
 	if (headers[PROXY_ERROR_HEADER])
