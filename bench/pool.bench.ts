@@ -7,8 +7,13 @@
  *   (c) Nightshift `page.parse` end to end through the scheduler (an embedded node as a child process).
  * Every peer runs the same in-page extraction (`src/parse/extract.browser.js`) on the same Debian Chromium.
  *
- * Knobs (env): BENCH_CONCURRENCY (default "4,8"), BENCH_PAGES (default 200), BENCH_SCREENSHOT=1 (every peer also
- * takes a PNG screenshot), BENCH_ONLY (comma list of peers: plain,crawlee,nightshift), BENCH_KEEP_LOGS=1.
+ * This VM drifts by 10-15 % between back-to-back runs of the same peer, so each concurrency runs BENCH_ROUNDS rounds of
+ * all peers, interleaved (the order rotates every round), and each peer is reported by its median run; the per-round
+ * ratios are shown too.
+ *
+ * Knobs (env): BENCH_CONCURRENCY (default "4,8"), BENCH_PAGES (default 200), BENCH_ROUNDS (default 3),
+ * BENCH_SCREENSHOT=1 (every peer also takes a PNG screenshot), BENCH_ONLY (comma list of peers:
+ * plain,crawlee,nightshift), BENCH_KEEP_LOGS=1.
  */
 import { startSite } from "../test/fixtures/site/site";
 import { machineInfo } from "./lib/machine";
@@ -21,13 +26,25 @@ import { runPlainPlaywright } from "./pool/plain-playwright";
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? "4,8").split(",").map(Number);
 const PAGES = Number(process.env.BENCH_PAGES ?? 200);
 const SCREENSHOT = process.env.BENCH_SCREENSHOT === "1";
-const ONLY = new Set((process.env.BENCH_ONLY ?? "plain,crawlee,nightshift").split(","));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const PEERS = ["plain", "crawlee", "nightshift"] as const;
+const ONLY = new Set((process.env.BENCH_ONLY ?? PEERS.join(",")).split(","));
+
+type Peer = (typeof PEERS)[number];
 
 interface Row {
 	concurrency: number;
+	/** The median run of each peer (by pages/s). */
 	plain?: PeerResult;
 	crawlee?: PeerResult;
 	nightshift?: NightshiftResult;
+	/** Every run, in round order. */
+	runs: Record<Peer, PeerResult[]>;
+}
+
+function median<T extends PeerResult>(runs: T[]): T | undefined {
+	const sorted = [...runs].sort((x, y) => x.pagesPerSec - y.pagesPerSec);
+	return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
 const fmt = (n: number | null | undefined, digits = 1) => (n === null || n === undefined ? "–" : n.toFixed(digits));
@@ -40,21 +57,26 @@ async function main(): Promise<void> {
 	let failed: unknown = null;
 	try {
 		for (const concurrency of CONCURRENCY) {
-			const row: Row = { concurrency };
+			const row: Row = { concurrency, runs: { plain: [], crawlee: [], nightshift: [] } };
 			rows.push(row);
 			const opts = { urls: site.pageUrls, concurrency, screenshot: SCREENSHOT };
-			if (ONLY.has("plain")) {
-				console.error(`c=${concurrency}: plain Playwright…`);
-				row.plain = await runPlainPlaywright(opts);
+			const run: Record<Peer, () => Promise<PeerResult>> = {
+				plain: () => runPlainPlaywright(opts),
+				crawlee: () => runCrawlee(opts),
+				nightshift: () => runNightshift(opts, logDir)
+			};
+			const peers = PEERS.filter(p => ONLY.has(p));
+			for (let round = 0; round < ROUNDS; round++) {
+				// Rotated, so no peer always runs first (on a cold machine) or right after the heaviest one.
+				const order = peers.map((_, i) => peers[(i + round) % peers.length]);
+				for (const peer of order) {
+					console.error(`c=${concurrency} round ${round + 1}/${ROUNDS}: ${peer}…`);
+					row.runs[peer].push(await run[peer]());
+				}
 			}
-			if (ONLY.has("crawlee")) {
-				console.error(`c=${concurrency}: Crawlee…`);
-				row.crawlee = await runCrawlee(opts);
-			}
-			if (ONLY.has("nightshift")) {
-				console.error(`c=${concurrency}: Nightshift page.parse…`);
-				row.nightshift = await runNightshift(opts, logDir);
-			}
+			row.plain = median(row.runs.plain);
+			row.crawlee = median(row.runs.crawlee);
+			row.nightshift = median(row.runs.nightshift) as NightshiftResult | undefined;
 		}
 	} catch (err) {
 		failed = err;
@@ -67,7 +89,9 @@ async function main(): Promise<void> {
 	out.push(`Machine: ${machine.nproc} cores (${machine.cpu}), ${machine.memory}, Node ${machine.node}, ${machine.os}; ${machine.date}`);
 	out.push(`Site: ${PAGES} generated pages on 127.0.0.1; screenshot: ${SCREENSHOT ? "PNG per page" : "none"}; Chromium ${process.env.CHROMIUM_PATH || "/usr/bin/chromium"}`);
 	out.push("");
-	out.push("| concurrency | (a) plain Playwright pages/s | (b) Crawlee pages/s | (c) Nightshift pages/s | (c)/(a) | (c)/(b) | errors a/b/c |");
+	out.push(`Each peer: median of ${ROUNDS} interleaved runs per concurrency.`);
+	out.push("");
+	out.push("| concurrency | (a) plain Playwright pages/s | (b) Crawlee pages/s | (c) Nightshift pages/s | (c)/(a) | (c)/(b) | errors a/b/c (all runs) |");
 	out.push("|---|---|---|---|---|---|---|");
 	for (const r of rows) {
 		const a = r.plain?.pagesPerSec;
@@ -75,11 +99,19 @@ async function main(): Promise<void> {
 		const c = r.nightshift?.pagesPerSec;
 		const ratio = (x?: number, y?: number) => (x && y ? `${Math.round((x / y) * 100)} %` : "–");
 		out.push(
-			`| ${r.concurrency} | ${fmt(a)} | ${fmt(b)} | ${fmt(c)} | ${ratio(c, a)} | ${ratio(c, b)} | ${r.plain?.errors ?? "–"}/${r.crawlee?.errors ?? "–"}/${r.nightshift?.errors ?? "–"} |`
+			`| ${r.concurrency} | ${fmt(a)} | ${fmt(b)} | ${fmt(c)} | ${ratio(c, a)} | ${ratio(c, b)} | ${PEERS.map(p => (r.runs[p].length ? r.runs[p].reduce((n, x) => n + x.errors, 0) : "–")).join("/")} |`
 		);
 	}
 	out.push("");
-	out.push("| concurrency | peak RSS a / b / c (MB, process trees) | Nightshift acquire p50 / p99 (ms), warm hits | browser PSS peak (MB) | per context (MB) | session renderer memory (MB, mean) | node alive |");
+	out.push("Every run, pages/s in round order (the ratio of the same round in brackets):");
+	out.push("");
+	for (const r of rows) {
+		const list = (peer: Peer) => r.runs[peer].map(x => fmt(x.pagesPerSec)).join(", ") || "–";
+		const perRound = r.runs.nightshift.map((n, i) => (r.runs.plain[i] ? `${Math.round((n.pagesPerSec / r.runs.plain[i].pagesPerSec) * 100)} %` : "–"));
+		out.push(`- c=${r.concurrency}: plain ${list("plain")}; Crawlee ${list("crawlee")}; Nightshift ${list("nightshift")} (${perRound.join(", ")} of plain)`);
+	}
+	out.push("");
+	out.push("| concurrency | peak RSS a / b / c (MB, process trees) | Nightshift acquire p50 / p99 (ms), warm hits | browser memory peak (MB, private footprint) | per context (MB) | session renderer memory (MB, mean) | node alive |");
 	out.push("|---|---|---|---|---|---|---|");
 	for (const r of rows) {
 		const n = r.nightshift;
@@ -90,8 +122,8 @@ async function main(): Promise<void> {
 		);
 	}
 	for (const r of rows)
-		for (const [name, res] of Object.entries({ plain: r.plain, crawlee: r.crawlee, nightshift: r.nightshift }))
-			if (res?.errorSamples.length) out.push(`\nc=${r.concurrency} ${name} errors: ${res.errorSamples.join(" | ")}`);
+		for (const peer of PEERS)
+			for (const res of r.runs[peer]) if (res.errorSamples.length) out.push(`\nc=${r.concurrency} ${peer} errors: ${res.errorSamples.join(" | ")}`);
 	console.log(out.join("\n"));
 	if (failed) {
 		console.log(`\n**The run failed before it finished:** ${(failed as Error)?.stack ?? failed}`);

@@ -6,14 +6,14 @@
 import { HttpClient } from "../lib/net";
 import { startNode } from "../lib/nightshift";
 import { stopChild, tempDir } from "../lib/procs";
-import { sleep } from "../lib/stats";
+import { EventTap } from "../lib/scenarios";
 import { sampleTreeRss } from "./process-tree-rss";
 import { pagesPerSec, type PeerOptions, type PeerResult } from "./peer";
 
 export interface NightshiftResult extends PeerResult {
 	/** The pool's acquire times over the run (warm = a prepared context was waiting). */
 	acquire: { count: number; warmHits: number; p50Millis: number | null; p99Millis: number | null };
-	/** Peak of the browsers' PSS summed over their process trees, and per context. */
+	/** Peak of the browsers' private footprint (RssAnon + VmSwap) summed over their process trees, and per context. */
 	browserMemoryMb: number;
 	memoryPerContextMb: number | null;
 	/** Mean of the sessions' measured renderer memory (V8 + DOM + ArrayBuffers), MB. */
@@ -39,14 +39,14 @@ export async function runNightshift({ urls, concurrency, screenshot }: PeerOptio
 	const options = { screenshot: screenshot ? "viewport" : "none", forceRefresh: true };
 	try {
 		// Warm-up outside the timed window, like the peers' up-front pages: one parse per slot.
-		await runBatch(api, urls.slice(0, concurrency), options);
+		await runBatch(api, node.baseUrl!, urls.slice(0, concurrency), options);
 
 		const poolSamples: any[] = [];
 		const sampler = setInterval(() => {
 			api.get("/api/pool").then(r => r.status === 200 && poolSamples.push(r.body), () => undefined);
 		}, 2000);
 		const submitAt = Date.now();
-		const tasks = await runBatch(api, urls, options);
+		const tasks = await runBatch(api, node.baseUrl!, urls, options);
 		clearInterval(sampler);
 
 		const done = tasks.filter(t => t.status === "completed");
@@ -88,21 +88,38 @@ export async function runNightshift({ urls, concurrency, screenshot }: PeerOptio
 	}
 }
 
-/** Submits every URL as a `page.parse` task (batches of 200) and waits until all have finished; answers the tasks. */
-async function runBatch(api: HttpClient, urls: string[], options: object): Promise<any[]> {
+/**
+ * Submits every URL as a `page.parse` task (batches of 200) and waits for each one's terminal event on `GET
+ * /api/events`, as a client of the runtime would (polling the task list would add the harness's own queries to the
+ * measured node's work); answers the tasks.
+ */
+async function runBatch(api: HttpClient, baseUrl: string, urls: string[], options: object): Promise<any[]> {
+	const tap = new EventTap(baseUrl);
+	await tap.open();
+	const ended = new Set<string>();
+	let allEnded!: () => void;
+	const done = new Promise<void>(resolve => (allEnded = resolve));
 	const ids: string[] = [];
-	for (let i = 0; i < urls.length; i += BATCH) {
-		const tasks = urls.slice(i, i + BATCH).map(url => ({ type: "page.parse", payload: { url, options } }));
-		const answer = await api.post<{ id: string }[]>("/api/tasks/batch", { tasks });
-		if (answer.status !== 202) throw new Error(`batch submit answered ${answer.status}: ${JSON.stringify(answer.body)}`);
-		ids.push(...answer.body.map(a => a.id));
-	}
-	// Polling the count is cheap next to a page parse; the exact end comes from the tasks' finishedAt.
-	for (;;) {
-		const { body } = await api.get<{ total: number }>("/api/tasks?status=running&limit=1");
-		const queued = await api.get<{ total: number }>("/api/tasks?status=queued&limit=1");
-		if (body.total === 0 && queued.body.total === 0) break;
-		await sleep(100);
+	let submitted = false;
+	const check = () => submitted && ids.every(id => ended.has(id)) && allEnded();
+	tap.on(e => {
+		const terminal = e.event === "task.completed" || e.event === "task.cancelled" || (e.event === "task.failed" && !e.data.willRetry);
+		if (!terminal) return;
+		ended.add(e.data.taskId);
+		check();
+	});
+	try {
+		for (let i = 0; i < urls.length; i += BATCH) {
+			const tasks = urls.slice(i, i + BATCH).map(url => ({ type: "page.parse", payload: { url, options } }));
+			const answer = await api.post<{ id: string }[]>("/api/tasks/batch", { tasks });
+			if (answer.status !== 202) throw new Error(`batch submit answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+			ids.push(...answer.body.map(a => a.id));
+		}
+		submitted = true;
+		check();
+		await done;
+	} finally {
+		tap.close();
 	}
 	return Promise.all(ids.map(async id => (await api.get(`/api/tasks/${id}`)).body));
 }
