@@ -23,20 +23,33 @@ function idLast(query: Query): Query {
 
 /**
  * NeDB's own persistence does `fs.promises.appendFile` (open, write, close: three thread-pool round trips) for every
- * write, inside its one-at-a-time executor, so every store operation waits for them. One synchronous append of the
- * same lines gives the same guarantee (in the OS page cache when the write resolves, no fsync either way) at a
- * fraction of the latency. Compaction still rewrites the file through NeDB (crash-safe rename); appends reopen it by
- * name, so they follow the new file.
+ * write, inside its one-at-a-time executor, so every store operation waits for them. A synchronous write of the same
+ * lines to a descriptor kept open gives the same guarantee (in the OS page cache when the write resolves, no fsync
+ * either way) at a fraction of the latency (here 2–3 µs a line against 7–8 µs for `appendFileSync`, which opens and
+ * closes the file each time). Compaction, which NeDB also runs at load, replaces the file by a rename, inside the same
+ * executor as the writes, and announces it with `compaction.done`: the descriptor is closed then, so the next write
+ * opens the new file and nothing goes to the replaced one. Answers a function that closes the descriptor.
  */
-function appendSynchronously(db: Datastore<any>): void {
+function appendSynchronously(db: Datastore<any>): () => void {
 	const persistence = (db as any).persistence;
-	if (!persistence || typeof persistence.persistNewStateAsync !== "function") return; // NeDB internals changed
+	if (!persistence || typeof persistence.persistNewStateAsync !== "function") return () => undefined; // NeDB internals changed
+	let fd: number | undefined;
+	const closeFile = () => {
+		if (fd === undefined) return;
+		fs.closeSync(fd);
+		fd = undefined;
+	};
+	db.on("compaction.done", closeFile);
 	persistence.persistNewStateAsync = async (docs: object[]) => {
 		if (persistence.inMemoryOnly) return;
 		let lines = "";
 		for (const doc of docs) lines += (await persistence.afterSerialization(model.serialize(doc))) + "\n";
-		if (lines) fs.appendFileSync(persistence.filename, lines, { encoding: "utf8", mode: persistence.modes?.fileMode });
+		if (!lines) return;
+		fd ??= fs.openSync(persistence.filename, "a", persistence.modes?.fileMode);
+		// Given a descriptor, writeFileSync writes all of it (looping over partial writes) and opens nothing.
+		fs.writeFileSync(fd, lines, "utf8");
 	};
+	return closeFile;
 }
 
 class NedbCollection<T extends Doc> implements Collection<T> {
@@ -116,6 +129,7 @@ class NedbCollection<T extends Doc> implements Collection<T> {
 export class NedbStore implements Store {
 	readonly kind = "nedb" as const;
 	private readonly collections = new Map<string, NedbCollection<any>>();
+	private readonly closeFiles: (() => void)[] = [];
 
 	constructor(private readonly dir: string | null) {}
 
@@ -130,6 +144,7 @@ export class NedbStore implements Store {
 			// Wait for queued writes: the executor runs in order, so this resolves after them.
 			await c.db.countAsync({});
 		}
+		for (const closeFile of this.closeFiles) closeFile();
 	}
 
 	async ping(): Promise<boolean> {
@@ -144,7 +159,7 @@ export class NedbStore implements Store {
 			);
 			if (this.dir) {
 				db.setAutocompactionInterval(COMPACTION_INTERVAL_MILLIS);
-				appendSynchronously(db);
+				this.closeFiles.push(appendSynchronously(db));
 			}
 			c = new NedbCollection<T>(db);
 			this.collections.set(name, c);
