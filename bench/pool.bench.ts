@@ -7,7 +7,7 @@
  *   (c) Nightshift `page.parse` end to end through the scheduler (an embedded node as a child process).
  * Every peer runs the same in-page extraction (`src/parse/extract.browser.js`) on the same Debian Chromium.
  *
- * This VM drifts by 10-15 % between back-to-back runs of the same peer, so each concurrency runs BENCH_ROUNDS rounds of
+ * This VM drifts by 10-30 % between back-to-back runs of the same peer, so each concurrency runs BENCH_ROUNDS rounds of
  * all peers, interleaved (the order rotates every round), and each peer is reported by its median run; the per-round
  * ratios are shown too.
  *

@@ -8,39 +8,18 @@
  *
  * WARM: comma list of `warmContexts` values to compare (default "2", the shipped default).
  */
-import { chromium, type Page } from "playwright";
 import { BrowserPool } from "../../src/browser/browser-pool";
 import { extractPage } from "../../src/parse/extract";
 import { startSite } from "../../test/fixtures/site/site";
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from "./peer";
+import { CHROMIUM_PATH } from "./peer";
+import { runPlainPlaywright } from "./plain-playwright";
 
 const C = Number(process.env.C ?? 4);
-const N = Number(process.env.N ?? 120);
+/** Pages per run, at most the site's 200. */
+const N = Math.min(200, Number(process.env.N ?? 120));
 const ROUNDS = Number(process.env.R ?? 3);
 const WARM = (process.env.WARM ?? "2").split(",").map(Number);
 const quiet = { debug() {}, info() {}, warn() {} };
-
-async function plain(urls: string[]): Promise<number> {
-	const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
-	try {
-		const pages: Page[] = [];
-		for (let i = 0; i < C; i++) pages.push(await (await browser.newContext()).newPage());
-		await Promise.all(pages.map(p => p.goto(urls[0])));
-		let next = 0;
-		const t0 = performance.now();
-		await Promise.all(
-			pages.map(async page => {
-				for (let i = next++; i < N; i = next++) {
-					await page.goto(urls[i % urls.length]);
-					await extractPage(page);
-				}
-			})
-		);
-		return N / ((performance.now() - t0) / 1000);
-	} finally {
-		await browser.close();
-	}
-}
 
 async function pooled(urls: string[], warmContexts: number): Promise<{ pagesPerSec: number; acquireP50: number | null; contexts: number }> {
 	const pool = new BrowserPool(
@@ -75,7 +54,7 @@ async function pooled(urls: string[], warmContexts: number): Promise<{ pagesPerS
 		const t0 = performance.now();
 		await Promise.all(
 			Array.from({ length: C }, async () => {
-				for (let i = next++; i < N; i = next++) await visit(urls[i % urls.length]);
+				for (let i = next++; i < N; i = next++) await visit(urls[i]);
 			})
 		);
 		const pagesPerSec = N / ((performance.now() - t0) / 1000);
@@ -92,7 +71,7 @@ async function main(): Promise<void> {
 		const plainRuns: number[] = [];
 		const poolRuns = new Map<number, { pagesPerSec: number; acquireP50: number | null; contexts: number }[]>(WARM.map(w => [w, []]));
 		for (let round = 0; round < ROUNDS; round++) {
-			plainRuns.push(await plain(site.pageUrls));
+			plainRuns.push((await runPlainPlaywright({ urls: site.pageUrls.slice(0, N), concurrency: C, screenshot: false })).pagesPerSec);
 			for (const w of WARM) poolRuns.get(w)!.push(await pooled(site.pageUrls, w));
 		}
 		const f = (x: number) => x.toFixed(2);

@@ -11,7 +11,7 @@ const DISABLED_FEATURES = [
 	// A recycled tab must not bring the previous task's page back on history.back() (see BrowserPool.recycle).
 	"BackForwardCache",
 	// With several contexts, every navigation took the spare renderer kept for the last-used context and started a new
-	// one: ~160 renderer processes for 200 pages at concurrency 4, against 8 without it (.scratch measurements, BENCHMARKS.md).
+	// one: ~160 renderer processes for 200 pages at concurrency 4, against 8 without it (BENCHMARKS.md).
 	"SpareRendererForSitePerProcess",
 	// Chromium's own traffic, which on a closed network only fails (autofill asked Google about every form, through the
 	// guard proxy): Playwright's list, and autofill, translation and certificate-transparency updates.
