@@ -146,7 +146,7 @@ export class Scheduler {
 		await Promise.all([
 			this.tasks.ensureIndex("status", { fewValues: true }),
 			this.tasks.ensureIndex("idempotencyKey", { unique: true, sparse: true }),
-			this.tasks.ensureIndex("createdAt"),
+			this.tasks.ensureIndex("createdAt", { sortOnly: true }),
 			// Sparse, and tasks without a key store none: NeDB keeps all documents of one index value in one array that
 			// it filters on every update of any of them, so a `null` shared by every task made each write O(tasks).
 			this.tasks.ensureIndex("key", { sparse: true }),

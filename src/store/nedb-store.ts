@@ -3,10 +3,6 @@ import path from "node:path";
 import Datastore from "@seald-io/nedb";
 import { Collection, Doc, DuplicateKeyError, FindOptions, IndexOptions, Query, Store, Update } from "./store";
 
-// NeDB's own serializer, so the appended lines are exactly what NeDB would write.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const model = require("@seald-io/nedb/lib/model.js") as { serialize(doc: unknown): string };
-
 /** NeDB rewrites its append-only file at this interval, so a long-running process keeps it small. */
 const COMPACTION_INTERVAL_MILLIS = 10 * 60 * 1000;
 
@@ -22,42 +18,108 @@ function idLast(query: Query): Query {
 }
 
 /**
- * NeDB's own persistence does `fs.promises.appendFile` (open, write, close: three thread-pool round trips) for every
- * write, inside its one-at-a-time executor, so every store operation waits for them. A synchronous write of the same
- * lines to a descriptor kept open gives the same guarantee (in the OS page cache when the write resolves, no fsync
- * either way) at a fraction of the latency (here 2–3 µs a line against 7–8 µs for `appendFileSync`, which opens and
- * closes the file each time). Compaction, which NeDB also runs at load, replaces the file by a rename, inside the same
- * executor as the writes, and announces it with `compaction.done`: the descriptor is closed then, so the next write
- * opens the new file and nothing goes to the replaced one. Answers a function that closes the descriptor.
+ * The append-only file of one collection, written once per event-loop turn (group commit). NeDB's own persistence
+ * does `fs.promises.appendFile` (open, write, close: three thread-pool round trips) for every write, inside its
+ * one-at-a-time executor, so every store operation waited for them. Here NeDB hands its lines over and goes on; the
+ * lines of every operation of the turn go to the file in one synchronous write to a descriptor kept open, and each
+ * operation answers its caller only after that write (`written`): nothing is acknowledged before it is in the OS page
+ * cache (no fsync, as with NeDB itself), and the file is always a prefix of the operations in their order.
+ *
+ * Compaction, which NeDB also runs at load, replaces the file by a rename inside its executor and announces it with
+ * `compaction.done`: the descriptor is closed then, so later lines go to the new file. Lines still waiting at that
+ * moment describe documents the compacted file already holds; appending them again is harmless, NeDB keeps the last
+ * line of each document.
  */
-function appendSynchronously(db: Datastore<any>): () => void {
+class GroupAppender {
+	private lines = "";
+	private waiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+	private scheduled = false;
+	private fd: number | undefined;
+
+	constructor(
+		private readonly filename: string,
+		private readonly fileMode: number | undefined
+	) {}
+
+	add(lines: string): void {
+		this.lines += lines;
+		if (!this.scheduled) {
+			this.scheduled = true;
+			setImmediate(() => this.flush());
+		}
+	}
+
+	/** Resolves once every line added so far is written. */
+	written(): Promise<void> {
+		if (!this.lines) return Promise.resolve();
+		return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+	}
+
+	flush(): void {
+		this.scheduled = false;
+		const lines = this.lines;
+		const waiters = this.waiters;
+		this.lines = "";
+		this.waiters = [];
+		if (!lines) return;
+		try {
+			this.fd ??= fs.openSync(this.filename, "a", this.fileMode);
+			// Given a descriptor, writeFileSync writes all of it (looping over partial writes) and opens nothing.
+			fs.writeFileSync(this.fd, lines, "utf8");
+		} catch (err) {
+			for (const w of waiters) w.reject(err);
+			return;
+		}
+		for (const w of waiters) w.resolve();
+	}
+
+	closeFile(): void {
+		if (this.fd === undefined) return;
+		fs.closeSync(this.fd);
+		this.fd = undefined;
+	}
+}
+
+/**
+ * Stored documents are plain JSON (timestamps are ISO strings, see `src/time.ts`), so a line is `JSON.stringify` of
+ * the document: NeDB's own serializer gives the same text through a replacer called for every key (it turns `Date`
+ * objects into `{$$date}`, which these documents never hold), at several times the cost.
+ */
+function serialize(doc: object): string {
+	return JSON.stringify(doc);
+}
+
+/** Routes NeDB's persistence of one datastore through a `GroupAppender`; answers it (null when NeDB changed). */
+function groupCommit(db: Datastore<any>): GroupAppender | null {
 	const persistence = (db as any).persistence;
-	if (!persistence || typeof persistence.persistNewStateAsync !== "function") return () => undefined; // NeDB internals changed
-	let fd: number | undefined;
-	const closeFile = () => {
-		if (fd === undefined) return;
-		fs.closeSync(fd);
-		fd = undefined;
-	};
-	db.on("compaction.done", closeFile);
+	if (!persistence || typeof persistence.persistNewStateAsync !== "function") return null; // NeDB internals changed
+	const appender = new GroupAppender(persistence.filename, persistence.modes?.fileMode);
+	db.on("compaction.done", () => appender.closeFile());
 	persistence.persistNewStateAsync = async (docs: object[]) => {
 		if (persistence.inMemoryOnly) return;
 		let lines = "";
-		for (const doc of docs) lines += (await persistence.afterSerialization(model.serialize(doc))) + "\n";
-		if (!lines) return;
-		fd ??= fs.openSync(persistence.filename, "a", persistence.modes?.fileMode);
-		// Given a descriptor, writeFileSync writes all of it (looping over partial writes) and opens nothing.
-		fs.writeFileSync(fd, lines, "utf8");
+		for (const doc of docs) lines += (await persistence.afterSerialization(serialize(doc))) + "\n";
+		if (lines) appender.add(lines);
 	};
-	return closeFile;
+	return appender;
 }
 
 class NedbCollection<T extends Doc> implements Collection<T> {
-	constructor(readonly db: Datastore<T>) {}
+	constructor(
+		readonly db: Datastore<T>,
+		/** Null for a collection in memory. */
+		readonly appender: GroupAppender | null
+	) {}
+
+	/** Answers `value` once the lines of the write that produced it are in the file. */
+	private async durable<V>(value: V): Promise<V> {
+		if (this.appender) await this.appender.written();
+		return value;
+	}
 
 	async insert(doc: T): Promise<T> {
 		try {
-			return (await this.db.insertAsync(doc)) as T;
+			return this.durable((await this.db.insertAsync(doc)) as T);
 		} catch (err: any) {
 			if (err?.errorType === "uniqueViolated") throw new DuplicateKeyError(err.message);
 			throw err;
@@ -67,7 +129,7 @@ class NedbCollection<T extends Doc> implements Collection<T> {
 	async insertMany(docs: T[]): Promise<T[]> {
 		if (docs.length === 0) return [];
 		try {
-			return (await this.db.insertAsync(docs as any)) as unknown as T[];
+			return this.durable((await this.db.insertAsync(docs as any)) as unknown as T[]);
 		} catch (err: any) {
 			if (err?.errorType === "uniqueViolated") throw new DuplicateKeyError(err.message);
 			throw err;
@@ -99,20 +161,20 @@ class NedbCollection<T extends Doc> implements Collection<T> {
 			multi: false,
 			returnUpdatedDocs: true
 		});
-		return numAffected > 0 ? (affectedDocuments as unknown as T) : null;
+		return this.durable(numAffected > 0 ? (affectedDocuments as unknown as T) : null);
 	}
 
 	async updateMany(query: Query, update: Update): Promise<number> {
 		const { numAffected } = await this.db.updateAsync(idLast(query) as any, update as any, { multi: true });
-		return numAffected;
+		return this.durable(numAffected);
 	}
 
-	deleteMany(query: Query): Promise<number> {
-		return this.db.removeAsync(query as any, { multi: true });
+	async deleteMany(query: Query): Promise<number> {
+		return this.durable(await this.db.removeAsync(query as any, { multi: true }));
 	}
 
 	async ensureIndex(field: string, options: IndexOptions = {}): Promise<void> {
-		if (options.fewValues) {
+		if (options.fewValues || options.sortOnly) {
 			if ((this.db as any).indexes?.[field]) await this.db.removeIndexAsync(field);
 			return;
 		}
@@ -129,7 +191,7 @@ class NedbCollection<T extends Doc> implements Collection<T> {
 export class NedbStore implements Store {
 	readonly kind = "nedb" as const;
 	private readonly collections = new Map<string, NedbCollection<any>>();
-	private readonly closeFiles: (() => void)[] = [];
+	private readonly appenders: GroupAppender[] = [];
 
 	constructor(private readonly dir: string | null) {}
 
@@ -144,7 +206,10 @@ export class NedbStore implements Store {
 			// Wait for queued writes: the executor runs in order, so this resolves after them.
 			await c.db.countAsync({});
 		}
-		for (const closeFile of this.closeFiles) closeFile();
+		for (const appender of this.appenders) {
+			appender.flush();
+			appender.closeFile();
+		}
 	}
 
 	async ping(): Promise<boolean> {
@@ -157,11 +222,13 @@ export class NedbStore implements Store {
 			const db = new Datastore<T>(
 				this.dir ? { filename: path.join(this.dir, `${name}.db`) } : { inMemoryOnly: true }
 			);
+			let appender: GroupAppender | null = null;
 			if (this.dir) {
 				db.setAutocompactionInterval(COMPACTION_INTERVAL_MILLIS);
-				this.closeFiles.push(appendSynchronously(db));
+				appender = groupCommit(db);
+				if (appender) this.appenders.push(appender);
 			}
-			c = new NedbCollection<T>(db);
+			c = new NedbCollection<T>(db, appender);
 			this.collections.set(name, c);
 		}
 		return c;

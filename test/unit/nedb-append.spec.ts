@@ -8,7 +8,7 @@ interface Item {
 	n: number;
 }
 
-describe("NeDB files: writes appended through one descriptor", () => {
+describe("NeDB files: writes appended once per turn through one descriptor", () => {
 	let dir: string;
 	beforeEach(() => {
 		dir = fs.mkdtempSync(path.join(os.tmpdir(), "nightshift-nedb-"));
@@ -44,6 +44,42 @@ describe("NeDB files: writes appended through one descriptor", () => {
 			]);
 		} finally {
 			await reopened.close();
+		}
+	});
+
+	it("answers a write only once its line is in the file, and writes a turn's lines together", async () => {
+		const store = new NedbStore(dir);
+		const items = store.collection<Item>("items");
+		await store.connect();
+		const file = path.join(dir, "items.db");
+		const lines = () => fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map(l => JSON.parse(l));
+		try {
+			const before = lines().length;
+			const writes = fs.writeFileSync;
+			let calls = 0;
+			const spy = jest.spyOn(fs, "writeFileSync").mockImplementation((...args: any[]) => {
+				calls++;
+				return (writes as any)(...args);
+			});
+			try {
+				// Fifty writes issued in one turn: each resolves with its line already on disk.
+				await Promise.all(
+					Array.from({ length: 50 }, async (_, i) => {
+						await items.insert({ _id: `k${i}`, n: i });
+						expect(lines().some(l => l._id === `k${i}`)).toBe(true);
+					})
+				);
+				await items.updateOne({ _id: "k7" }, { $set: { n: 70 } });
+				expect(lines().filter(l => l._id === "k7").pop()).toEqual({ _id: "k7", n: 70 });
+			} finally {
+				spy.mockRestore();
+			}
+			expect(lines().length).toBe(before + 51);
+			// NeDB runs the fifty inserts one after another; they reach the file in far fewer writes than fifty.
+			expect(calls).toBeGreaterThan(0);
+			expect(calls).toBeLessThan(10);
+		} finally {
+			await store.close();
 		}
 	});
 });
