@@ -3,6 +3,21 @@ import { randomBytes } from "node:crypto";
 let lastMillis = 0;
 let counter = 0;
 
+/** Random bytes are drawn in blocks: one `randomBytes` call per id cost more than the rest of the id (~9 µs). */
+const RANDOM_BLOCK = 4096;
+let randomHex = "";
+let randomAt = 0;
+
+/** 8 random hex characters. */
+function randomSuffix(): string {
+	if (randomAt + 8 > randomHex.length) {
+		randomHex = randomBytes(RANDOM_BLOCK / 2).toString("hex");
+		randomAt = 0;
+	}
+	randomAt += 8;
+	return randomHex.slice(randomAt - 8, randomAt);
+}
+
 /**
  * Ids that sort by creation time (like ULIDs): 9 base-36 chars of epoch millis, 4 of a per-millisecond counter, 8
  * random. The scheduler's "oldest first" and per-key FIFO order by id, so the order is the submission order.
@@ -18,6 +33,6 @@ export function newId(prefix = ""): string {
 		prefix +
 		now.toString(36).padStart(9, "0") +
 		counter.toString(36).padStart(4, "0") +
-		randomBytes(5).toString("hex").slice(0, 8)
+		randomSuffix()
 	);
 }
