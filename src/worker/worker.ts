@@ -62,8 +62,9 @@ export class TaskWorker {
 	private readonly attempts = new Map<string, Attempt>();
 	private readonly reports: FinishReport[] = [];
 	private accepting = false;
-	private leasing = false;
-	private leaseAgain = false;
+	/** Slots that leases in flight ask for: a slot is free when neither an attempt nor a lease in flight holds it. */
+	private requested = 0;
+	private pumpScheduled = false;
 	private flushScheduled = false;
 	private processed = 0;
 	private readonly startedAt = isoNow();
@@ -157,16 +158,25 @@ export class TaskWorker {
 		});
 	}
 
+	/**
+	 * Leases for the free slots, once per event-loop turn (attempts that end in one turn share one call). A lease is
+	 * not awaited before the next: slots freed while one is in flight are asked for at once, so short tasks do not
+	 * wait for a round trip each time (one lease at a time had kept half the slots empty with no-op tasks).
+	 */
 	private pump(): void {
+		if (!this.accepting || this.pumpScheduled) return;
+		this.pumpScheduled = true;
+		setImmediate(() => {
+			this.pumpScheduled = false;
+			this.leaseFreeSlots();
+		});
+	}
+
+	private leaseFreeSlots(): void {
 		if (!this.accepting) return;
-		if (this.leasing) {
-			this.leaseAgain = true;
-			return;
-		}
-		const free = this.options.concurrency - this.busy;
+		const free = this.options.concurrency - this.busy - this.requested;
 		if (free <= 0) return;
-		this.leasing = true;
-		this.leaseAgain = false;
+		this.requested += free;
 		this.client
 			.lease(free)
 			.then(
@@ -176,8 +186,7 @@ export class TaskWorker {
 				err => this.host.logger.debug("lease failed; retrying at the next poll", err?.message)
 			)
 			.finally(() => {
-				this.leasing = false;
-				if (this.leaseAgain) this.pump();
+				this.requested -= free;
 			});
 	}
 
