@@ -6,17 +6,20 @@
  *
  * Knobs (env): BENCH_N (tasks per throughput run, default 10000), BENCH_NATS (default nats://127.0.0.1:4222),
  * BENCH_KEEP_LOGS=1 (keep the child processes' logs), BENCH_ONLY (comma list of phases: embedded,memory,cluster,bullmq),
- * BENCH_CHILD_FLAGS (extra node flags for every Nightshift child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+ * BENCH_CHILD_FLAGS (extra node flags for every Nightshift child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
+ * BENCH_ROUNDS (rounds of the throughput runs, default 3: every peer once a round, in a rotating order; medians
+ * reported, every round listed).
  * Needs Redis on 127.0.0.1:6379 and NATS on 127.0.0.1:4222. Results and their reading are kept in BENCHMARKS.md.
  */
 import os from "node:os";
 import { BullmqBench, ThroughputResult } from "./lib/bullmq";
-import { machineInfo } from "./lib/machine";
+import { machineInfo, stealMillis } from "./lib/machine";
 import { assertTaskType, NodeHandle, runPool, startNode, submit, waitForWorkers } from "./lib/nightshift";
 import { cleanupAll, stopChild, tempDir } from "./lib/procs";
 import {
 	failover,
 	FailoverResult,
+	gatewayCeiling,
 	idleStartLatency,
 	LoopStats,
 	MemoryResult,
@@ -31,6 +34,7 @@ import {
 import { mb, ms, sleep, Summary } from "./lib/stats";
 
 const N = Number(process.env.BENCH_N ?? 10000);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const NATS = process.env.BENCH_NATS ?? "nats://127.0.0.1:4222";
 /** Total task slots in every throughput run: embedded 1 × 16, cluster 2 × 8, BullMQ 2 × 8. */
 const SLOTS_PER_WORKER = 8;
@@ -53,7 +57,11 @@ interface Results {
 	submit?: SubmitLatencyResult;
 	/** The embedded process's event loop and GC during the submit-latency run. */
 	submitServer?: LoopStats;
+	/** CPU steal across the submit-latency run (all CPUs of the VM together). */
+	submitStealMillis?: number;
 	throughput: ThroughputResult[];
+	/** Requests/s of a trivial gateway action, measured between the throughput rounds. */
+	gateway?: { n: number; perSec: number };
 	idle: Record<string, StartLatencyResult>;
 	progress: Record<string, Summary & { expected: number }>;
 	memory?: MemoryResult;
@@ -80,7 +88,7 @@ async function warmup(node: NodeHandle, n: number): Promise<void> {
 	}
 }
 
-async function embeddedPhase(results: Results, logDir: string): Promise<void> {
+async function embeddedPhase(results: Results, logDir: string): Promise<NodeHandle> {
 	log("embedded: starting one process with every service (WORKER_CONCURRENCY=16)");
 	const node = await startNode({
 		name: "embedded",
@@ -93,26 +101,57 @@ async function embeddedPhase(results: Results, logDir: string): Promise<void> {
 
 	log(`embedded: submit latency at ${SUBMIT_RATE}/s for ${SUBMIT_SECONDS} s`);
 	await node.child.ask({ cmd: "loop-start" });
+	const steal = stealMillis();
 	results.submit = await submitLatency(node.http!, SUBMIT_RATE, SUBMIT_SECONDS);
+	results.submitStealMillis = stealMillis() - steal;
 	results.submitServer = await node.child.ask<LoopStats>({ cmd: "loop-stop" });
 	await sleep(500);
 
-	await runSharedPhases(results, node, "embedded", "Nightshift embedded", `1 × ${SLOTS_PER_WORKER * WORKERS}`);
-	await stopChild(node.child);
+	await runLatencyPhases(results, node, "embedded");
+	return node;
 }
 
-/** The measurements embedded and cluster mode share: idle start latency, progress latency, throughput both ways. */
-async function runSharedPhases(results: Results, node: NodeHandle, mode: "embedded" | "cluster", label: string, slots: string) {
+/** The latency measurements embedded and cluster mode share: idle start latency, progress latency. */
+async function runLatencyPhases(results: Results, node: NodeHandle, mode: "embedded" | "cluster") {
 	log(`${mode}: queued→started, ${IDLE_SAMPLES} tasks one at a time`);
 	results.idle[mode] = await idleStartLatency(node, IDLE_SAMPLES, IDLE_GAP_MILLIS);
 
 	log(`${mode}: progress latency`);
 	results.progress[mode] = await progressLatency(node, PROGRESS.tasks, PROGRESS.steps, PROGRESS.intervalMillis);
+}
 
-	log(`${mode}: throughput, ${N} noop tasks`);
-	results.throughput.push(await nightshiftThroughput(node, label, N, SUBMIT_IN_FLIGHT, slots));
-	log(`${mode}: throughput, ${N} noop tasks submitted in batches of ${BATCH}`);
-	results.throughput.push(await nightshiftThroughput(node, `${label}, batch submit`, N, BATCH_IN_FLIGHT, slots, BATCH));
+interface ThroughputRun {
+	label: string;
+	run: () => Promise<ThroughputResult>;
+}
+
+/** The throughput runs of one Nightshift system (embedded or cluster): one task per request, and batches. */
+function nightshiftRuns(node: NodeHandle, label: string, slots: string): ThroughputRun[] {
+	return [
+		{ label, run: () => nightshiftThroughput(node, label, N, SUBMIT_IN_FLIGHT, slots) },
+		{ label: `${label}, batch submit`, run: () => nightshiftThroughput(node, `${label}, batch submit`, N, BATCH_IN_FLIGHT, slots, BATCH) }
+	];
+}
+
+/**
+ * Every throughput run once a round for `ROUNDS` rounds, the order rotating each round, with every system up the
+ * whole time: the machine drifts by tens of per cent within minutes, and side by side in rounds each peer sees the
+ * same drift. Each peer is reported by its median round.
+ */
+async function throughputPhase(results: Results, runs: ThroughputRun[]): Promise<void> {
+	const byLabel = new Map<string, ThroughputResult[]>(runs.map(r => [r.label, []]));
+	for (let round = 0; round < ROUNDS; round++) {
+		const order = runs.map((_, i) => runs[(i + round) % runs.length]);
+		for (const r of order) {
+			log(`throughput round ${round + 1}/${ROUNDS}: ${r.label}, ${N} tasks`);
+			byLabel.get(r.label)!.push(await r.run());
+		}
+	}
+	for (const r of runs) {
+		const all = byLabel.get(r.label)!;
+		const median = [...all].sort((a, b) => a.tasksPerSec - b.tasksPerSec)[Math.floor((all.length - 1) / 2)];
+		results.throughput.push({ ...median, rounds: all.map(a => a.tasksPerSec) });
+	}
 }
 
 async function memoryPhase(results: Results, logDir: string): Promise<void> {
@@ -139,7 +178,14 @@ async function memoryPhase(results: Results, logDir: string): Promise<void> {
 	await stopChild(node.child);
 }
 
-async function clusterPhase(results: Results, logDir: string): Promise<void> {
+interface Cluster {
+	core: NodeHandle;
+	workers: NodeHandle[];
+	namespace: string;
+	common: { logDir: string; transporter: string; namespace: string; workerConcurrency: number };
+}
+
+async function clusterPhase(results: Results, logDir: string): Promise<Cluster> {
 	const namespace = `bench-${process.pid}-${Date.now().toString(36)}`;
 	log(`cluster: core (api,scheduler) + ${WORKERS} workers (browser-pool × ${SLOTS_PER_WORKER}) on ${NATS}, namespace ${namespace}`);
 	const common = { logDir, transporter: NATS, namespace, workerConcurrency: SLOTS_PER_WORKER };
@@ -150,8 +196,11 @@ async function clusterPhase(results: Results, logDir: string): Promise<void> {
 	await waitForWorkers(core.http!, workers.map(w => w.nodeId));
 	await warmup(core, 500);
 
-	await runSharedPhases(results, core, "cluster", "Nightshift cluster (NATS)", `${WORKERS} × ${SLOTS_PER_WORKER}`);
+	await runLatencyPhases(results, core, "cluster");
+	return { core, workers, namespace, common };
+}
 
+async function failoverPhase(results: Results, { core, workers, namespace, common }: Cluster): Promise<void> {
 	log(`cluster: kill -9 of a worker (round 1 of ${FAILOVER_ROUNDS})`);
 	results.failover.push(await failover(core, workers, SLOTS_PER_WORKER, FAILOVER_TASK_MILLIS));
 	await Promise.all([core, ...workers].map(n => stopChild(n.child, 1000)));
@@ -170,19 +219,19 @@ async function clusterPhase(results: Results, logDir: string): Promise<void> {
 	}
 }
 
-async function bullmqPhase(results: Results, logDir: string): Promise<void> {
+async function startBullmq(logDir: string): Promise<BullmqBench> {
 	log(`bullmq: ${WORKERS} worker processes × concurrency ${SLOTS_PER_WORKER} on 127.0.0.1:6379`);
 	const bull = new BullmqBench(logDir, WORKERS, SLOTS_PER_WORKER);
-	try {
-		await bull.start();
-		await bull.warmup(500);
-		log(`bullmq: throughput, ${N} jobs with addBulk`);
-		results.throughput.push(await bull.run("BullMQ (addBulk)", N, "bulk"));
-		log(`bullmq: throughput, ${N} jobs with add, ${SUBMIT_IN_FLIGHT} in flight`);
-		results.throughput.push(await bull.run("BullMQ (add)", N, "single", SUBMIT_IN_FLIGHT));
-	} finally {
-		await bull.stop();
-	}
+	await bull.start();
+	await bull.warmup(500);
+	return bull;
+}
+
+function bullmqRuns(bull: BullmqBench): ThroughputRun[] {
+	return [
+		{ label: "BullMQ (addBulk)", run: () => bull.run("BullMQ (addBulk)", N, "bulk") },
+		{ label: "BullMQ (add)", run: () => bull.run("BullMQ (add)", N, "single", SUBMIT_IN_FLIGHT) }
+	];
 }
 
 const mark = (ok: boolean) => (ok ? "✅ met" : "❌ missed");
@@ -199,21 +248,33 @@ function table(r: Results): string {
 			"p99 ≤ 10 ms",
 			mark(s.latency.p99 <= 10 && s.errors === 0)
 		]);
-	// The reference is BullMQ's best run (its fastest submission path on this machine today).
-	const bull = r.throughput
-		.filter(t => t.label.startsWith("BullMQ"))
-		.reduce<ThroughputResult | undefined>((best, t) => (!best || t.tasksPerSec > best.tasksPerSec ? t : best), undefined);
+	// The reference is BullMQ's best run (its fastest submission path on this machine today); the like-for-like ratio
+	// (batch against addBulk, one by one against add) is given beside it.
+	const bullRuns = r.throughput.filter(t => t.label.startsWith("BullMQ"));
+	const bull = bullRuns.reduce<ThroughputResult | undefined>((best, t) => (!best || t.tasksPerSec > best.tasksPerSec ? t : best), undefined);
+	const likeForLike = (t: ThroughputResult) => bullRuns.find(b => b.label.includes("addBulk") === t.label.includes("batch"));
 	for (const t of r.throughput) {
 		const isNs = t.label.startsWith("Nightshift");
+		const peer = isNs ? likeForLike(t) : undefined;
+		const peerNote = peer && peer !== bull ? `; ${(t.tasksPerSec / peer.tasksPerSec).toFixed(2)}× ${peer.label}` : "";
 		rows.push([
 			"2",
 			`noop throughput, N=${t.n}`,
 			`${t.label}; ${t.concurrency} slots; ${t.submitPath}`,
-			`**${t.tasksPerSec.toFixed(0)} tasks/s** (all done in ${ms(t.totalMillis)}; submits took ${ms(t.submitMillis)})`,
+			`**${t.tasksPerSec.toFixed(0)} tasks/s** (median round: all done in ${ms(t.totalMillis)}, submits took ${ms(t.submitMillis)}; rounds ${(t.rounds ?? [t.tasksPerSec]).map(x => x.toFixed(0)).join(" / ")})`,
 			isNs ? "≥ BullMQ" : "(reference)",
-			isNs && bull ? `${mark(t.tasksPerSec >= bull.tasksPerSec)} (${(t.tasksPerSec / bull.tasksPerSec).toFixed(2)}× ${bull.label})` : ""
+			isNs && bull ? `${mark(t.tasksPerSec >= bull.tasksPerSec)} (${(t.tasksPerSec / bull.tasksPerSec).toFixed(2)}× ${bull.label}${peerNote})` : ""
 		]);
 	}
+	if (r.gateway)
+		rows.push([
+			"2",
+			"HTTP gateway alone (reference)",
+			`embedded; \`GET /api/task-types\` (no store, no scheduling), ${SUBMIT_IN_FLIGHT} in flight, same client`,
+			`${r.gateway.perSec.toFixed(0)} requests/s (n=${r.gateway.n}): the ceiling of any one-task-per-request submit`,
+			"(reference)",
+			""
+		]);
 	for (const [mode, v] of Object.entries(r.idle))
 		rows.push([
 			"3",
@@ -279,10 +340,26 @@ async function main(): Promise<number> {
 	let failed: unknown = null;
 	try {
 		const only = (process.env.BENCH_ONLY ?? "embedded,memory,cluster,bullmq").split(",");
-		if (only.includes("embedded")) await embeddedPhase(results, logDir);
+		const embedded = only.includes("embedded") ? await embeddedPhase(results, logDir) : undefined;
+		const cluster = only.includes("cluster") ? await clusterPhase(results, logDir) : undefined;
+		const bull = only.includes("bullmq") ? await startBullmq(logDir) : undefined;
+		const runs: ThroughputRun[] = [];
+		if (embedded) runs.push(...nightshiftRuns(embedded, "Nightshift embedded", `1 × ${SLOTS_PER_WORKER * WORKERS}`));
+		if (cluster) runs.push(...nightshiftRuns(cluster.core, "Nightshift cluster (NATS)", `${WORKERS} × ${SLOTS_PER_WORKER}`));
+		if (bull) runs.push(...bullmqRuns(bull));
+		try {
+			if (embedded) {
+				log("embedded: the gateway's ceiling (a trivial action over HTTP)");
+				await gatewayCeiling(embedded, 2000, SUBMIT_IN_FLIGHT); // warm-up
+			}
+			await throughputPhase(results, runs);
+			if (embedded) results.gateway = await gatewayCeiling(embedded, N, SUBMIT_IN_FLIGHT);
+		} finally {
+			await bull?.stop();
+			if (embedded) await stopChild(embedded.child);
+		}
+		if (cluster) await failoverPhase(results, cluster);
 		if (only.includes("memory")) await memoryPhase(results, logDir);
-		if (only.includes("cluster")) await clusterPhase(results, logDir);
-		if (only.includes("bullmq")) await bullmqPhase(results, logDir);
 	} catch (err) {
 		failed = err;
 		log(`FAILED: ${(err as Error)?.stack ?? err}`);
@@ -306,7 +383,10 @@ async function main(): Promise<number> {
 	if (results.submit) {
 		const sv = results.submitServer;
 		out.push("");
-		out.push(`Submit-latency run, details: the load generator's worst send lag was ${ms(results.submit.maxSendLagMillis)} (its own event loop).`);
+		out.push(
+			`Submit-latency run, details: the load generator's worst send lag was ${ms(results.submit.maxSendLagMillis)} (its own event loop); ` +
+				`CPU steal by the hypervisor over the run: ${ms(results.submitStealMillis ?? NaN)} (both CPUs together).`
+		);
 		if (sv)
 			out.push(
 				`Server (embedded process) over the same run: event-loop delay p50 ${ms(sv.loopDelay.p50)} · p99 ${ms(sv.loopDelay.p99)} · max ${ms(sv.loopDelay.max)}; ` +

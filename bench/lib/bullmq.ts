@@ -16,6 +16,8 @@ export interface ThroughputResult {
 	/** First submit → last completion seen. */
 	totalMillis: number;
 	tasksPerSec: number;
+	/** Every round's rate when the run was repeated (this result is the median round's). */
+	rounds?: number[];
 }
 
 export class BullmqBench {

@@ -31,3 +31,16 @@ export function machineInfo(): MachineInfo {
 		os: `${os.type()} ${os.release()}`
 	};
 }
+
+/**
+ * CPU time the hypervisor gave to other guests (the `steal` column of /proc/stat), in milliseconds since boot; 0
+ * where it is not reported. A rise during a run means this VM's processes stood still for that long.
+ */
+export function stealMillis(): number {
+	try {
+		const fields = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/);
+		return (Number(fields[8]) || 0) * (1000 / 100); // USER_HZ is 100 on Linux
+	} catch {
+		return 0;
+	}
+}

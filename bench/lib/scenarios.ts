@@ -153,6 +153,19 @@ export async function nightshiftThroughput(
 	}
 }
 
+/**
+ * The gateway's own ceiling: `n` requests to a trivial action (`GET /api/task-types`: no store, no scheduling),
+ * `inFlight` at once, with the same client as the submits. No HTTP submit path can be faster than this.
+ */
+export async function gatewayCeiling(node: NodeHandle, n: number, inFlight: number): Promise<{ n: number; perSec: number }> {
+	const t0 = performance.now();
+	await runPool(n, inFlight, async () => {
+		const answer = await node.http!.get("/api/task-types");
+		if (answer.status !== 200) throw new Error(`GET /api/task-types answered ${answer.status}`);
+	});
+	return { n, perSec: n / ((performance.now() - t0) / 1000) };
+}
+
 // ---- 3. queued → started when idle ---------------------------------------------------------------------------
 
 export interface StartLatencyResult {
