@@ -14,7 +14,7 @@ function setup(concurrency: number) {
 		name: "held",
 		description: "ends when the test says",
 		params: {},
-		handler: ctx => new Promise<void>(resolve => running.set((ctx as any).taskId ?? String(ctx.payload), resolve))
+		handler: (ctx: any) => new Promise<void>(resolve => running.set(String(ctx.payload), resolve))
 	} as any);
 	const client: SchedulerClient = {
 		lease: capacity => new Promise(answer => leases.push({ capacity, answer })),
