@@ -143,9 +143,7 @@ export const CONFIG_SCHEMA = {
 	),
 	warmContexts: option(
 		"WARM_CONTEXTS",
-		// One: a context being cleared counts as ready, so under load one spare keeps acquires fast, and each further
-		// spare is one more renderer sharing the cores (bench/pool/pool-alone.ts, BENCHMARKS.md 2026-11-30).
-		1,
+		2,
 		int(0, 256),
 		"Contexts kept ready ahead of demand, so a task gets a page without waiting for one (0: none, Chromium starts on first use)."
 	),
