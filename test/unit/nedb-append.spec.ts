@@ -82,4 +82,23 @@ describe("NeDB files: writes appended once per turn through one descriptor", () 
 			await store.close();
 		}
 	});
+
+	it("rejects the writes of a turn whose file write fails, and does not hang later ones", async () => {
+		const store = new NedbStore(dir);
+		const items = store.collection<Item>("items");
+		await store.connect();
+		const file = path.join(dir, "items.db");
+		try {
+			// The file cannot be opened for appending any more: a directory stands in its place.
+			fs.rmSync(file);
+			fs.mkdirSync(file);
+			const results = await Promise.allSettled([items.insert({ _id: "x", n: 1 }), items.insert({ _id: "y", n: 1 })]);
+			expect(results.map(r => r.status)).toEqual(["rejected", "rejected"]);
+			expect((results[0] as PromiseRejectedResult).reason.code).toBe("EISDIR");
+			await expect(items.updateOne({ _id: "x" }, { $set: { n: 2 } })).rejects.toMatchObject({ code: "EISDIR" });
+		} finally {
+			fs.rmSync(file, { recursive: true, force: true });
+			await store.close();
+		}
+	});
 });
