@@ -60,7 +60,7 @@ interface Results {
 	/** CPU steal across the submit-latency run (all CPUs of the VM together). */
 	submitStealMillis?: number;
 	throughput: ThroughputResult[];
-	/** Requests/s of a trivial gateway action, measured between the throughput rounds. */
+	/** Requests/s of a trivial gateway action, measured right after the throughput rounds. */
 	gateway?: { n: number; perSec: number };
 	idle: Record<string, StartLatencyResult>;
 	progress: Record<string, Summary & { expected: number }>;

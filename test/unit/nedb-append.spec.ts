@@ -15,14 +15,19 @@ describe("NeDB files: writes appended once per turn through one descriptor", () 
 	});
 	afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-	it("keeps every write across a compaction (the file is replaced) and a reopen", async () => {
+	/** A store on `dir` with its `items` collection loaded, and that collection's file. */
+	async function openItems() {
 		const store = new NedbStore(dir);
 		const items = store.collection<Item>("items");
 		await store.connect();
+		return { store, items, file: path.join(dir, "items.db") };
+	}
+
+	it("keeps every write across a compaction (the file is replaced) and a reopen", async () => {
+		const { store, items, file } = await openItems();
 		await items.insert({ _id: "a", n: 1 });
 		await items.insert({ _id: "b", n: 1 });
 		await items.updateOne({ _id: "a" }, { $set: { n: 2 } });
-		const file = path.join(dir, "items.db");
 		const inodeBefore = fs.statSync(file).ino;
 
 		await (items as any).db.compactDatafileAsync();
@@ -32,9 +37,7 @@ describe("NeDB files: writes appended once per turn through one descriptor", () 
 		await items.updateOne({ _id: "b" }, { $set: { n: 3 } });
 		await store.close();
 
-		const reopened = new NedbStore(dir);
-		const again = reopened.collection<Item>("items");
-		await reopened.connect();
+		const { store: reopened, items: again } = await openItems();
 		try {
 			const docs = (await again.find({})).sort((x, y) => x._id.localeCompare(y._id));
 			expect(docs.map(d => [d._id, d.n])).toEqual([
@@ -48,10 +51,7 @@ describe("NeDB files: writes appended once per turn through one descriptor", () 
 	});
 
 	it("answers a write only once its line is in the file, and writes a turn's lines together", async () => {
-		const store = new NedbStore(dir);
-		const items = store.collection<Item>("items");
-		await store.connect();
-		const file = path.join(dir, "items.db");
+		const { store, items, file } = await openItems();
 		const lines = () => fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map(l => JSON.parse(l));
 		try {
 			const before = lines().length;
@@ -84,10 +84,7 @@ describe("NeDB files: writes appended once per turn through one descriptor", () 
 	});
 
 	it("rejects the writes of a turn whose file write fails, and does not hang later ones", async () => {
-		const store = new NedbStore(dir);
-		const items = store.collection<Item>("items");
-		await store.connect();
-		const file = path.join(dir, "items.db");
+		const { store, items, file } = await openItems();
 		try {
 			// The file cannot be opened for appending any more: a directory stands in its place.
 			fs.rmSync(file);
