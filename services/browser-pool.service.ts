@@ -10,6 +10,7 @@ import { type OpenSessionRequest, ProfileSessionHost } from "../src/session/prof
 import { ProfileTaskBrowsers } from "../src/session/profile-tasks";
 import { loadTaskRegistry } from "../src/tasks/load";
 import { UrlPolicy } from "../src/tasks/url-policy";
+import { Prefetch } from "../src/worker/prefetch";
 import { SchedulerClient, TaskWorker } from "../src/worker/worker";
 
 /**
@@ -163,6 +164,7 @@ const BrowserPoolService: ServiceSchema = {
 			{
 				nodeId,
 				concurrency: config.workerConcurrency,
+				prefetch: new Prefetch(config.workerPrefetch),
 				leaseMillis: config.leaseMillis,
 				pollMillis: config.pollMillis,
 				heartbeatMillis: config.heartbeatMillis,

@@ -83,6 +83,12 @@ export const CONFIG_SCHEMA = {
 		int(1, 10000),
 		"Tasks one `browser-pool` node runs at the same time."
 	),
+	workerPrefetch: option(
+		"WORKER_PREFETCH",
+		24,
+		int(0, 10000),
+		"Most tasks a worker leases ahead of its free slots, used only while tasks end faster than a lease round trip (slots × round trip ÷ task duration); 0: none."
+	),
 	leaseMillis: option(
 		"LEASE_MILLIS",
 		3000,

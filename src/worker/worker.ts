@@ -4,6 +4,8 @@ import type { FinishAnswer, FinishReport, LeasedTask, LogEntry, RenewAnswer, Ren
 import type { UrlGuard } from "../tasks/definition";
 import type { TaskRegistry } from "../tasks/registry";
 import { isoNow } from "../time";
+import { classifyError } from "../scheduler/classify";
+import { Prefetch } from "./prefetch";
 import { ProgressThrottle } from "./progress-throttle";
 import type { ArtifactStore } from "../artifacts/artifact-store";
 import { BrowserSource, runAttempt } from "./run-attempt";
@@ -25,6 +27,8 @@ export interface WorkerHost {
 export interface WorkerOptions {
 	nodeId: string;
 	concurrency: number;
+	/** How many tasks to lease ahead of the free slots; absent: none. */
+	prefetch?: Prefetch;
 	leaseMillis: number;
 	pollMillis: number;
 	heartbeatMillis: number;
@@ -44,6 +48,7 @@ const FINISH_TRIES = 8;
 interface Attempt {
 	task: LeasedTask;
 	controller: AbortController;
+	/** `performance.now()` at the start. */
 	startedAt: number;
 	/** Log entries not yet sent to the scheduler. */
 	log: LogEntry[];
@@ -60,6 +65,9 @@ interface Attempt {
  */
 export class TaskWorker {
 	private readonly attempts = new Map<string, Attempt>();
+	/** Leased ahead of the free slots, not started yet, oldest first. */
+	private readonly waiting: LeasedTask[] = [];
+	private readonly prefetch: Prefetch;
 	private readonly reports: FinishReport[] = [];
 	private accepting = false;
 	/** Slots that leases in flight ask for: a slot is free when neither an attempt nor a lease in flight holds it. */
@@ -75,7 +83,9 @@ export class TaskWorker {
 		private readonly client: SchedulerClient,
 		private readonly host: WorkerHost,
 		private readonly options: WorkerOptions
-	) {}
+	) {
+		this.prefetch = options.prefetch ?? new Prefetch(0);
+	}
 
 	start(): void {
 		this.accepting = true;
@@ -109,6 +119,7 @@ export class TaskWorker {
 
 	/** A cancel reached this node: abort the attempt if it is the one named. */
 	abort(taskId: string, leaseId: string, reason: string): void {
+		if (this.dropWaiting(taskId, leaseId)) return this.reportCancelled(taskId, leaseId, reason);
 		const attempt = this.attempts.get(taskId);
 		if (attempt && attempt.task.leaseId === leaseId && !attempt.done)
 			attempt.controller.abort(new TaskCancelledError(reason));
@@ -125,24 +136,30 @@ export class TaskWorker {
 		// Leases are still renewed while we wait.
 		const renew = setInterval(() => void this.renewLeases(), Math.max(100, Math.floor(this.options.leaseMillis / 3)));
 		try {
+			// Tasks not started yet go back at once, for other workers to run while these attempts finish.
+			await this.handBack(this.waiting.splice(0));
 			await this.waitIdle(graceMillis);
 			const left = [...this.attempts.values()].filter(a => !a.done);
-			if (left.length > 0) {
-				// Stop the attempts before handing them back: once released, another worker may start them at once.
-				for (const a of left) {
-					a.abandoned = true;
-					a.controller.abort(new TaskError("Handed back at shutdown", "retryable", ERROR_TYPES.TASK_HANDED_BACK));
-				}
-				try {
-					await this.client.release(left.map(a => ({ id: a.task.id, leaseId: a.task.leaseId })));
-				} catch (err) {
-					this.host.logger.warn("hand-back failed; the leases will expire instead", err);
-				}
+			// Stop the attempts before handing them back: once released, another worker may start them at once.
+			for (const a of left) {
+				a.abandoned = true;
+				a.controller.abort(new TaskError("Handed back at shutdown", "retryable", ERROR_TYPES.TASK_HANDED_BACK));
 			}
+			// With the tasks a lease in flight brought meanwhile.
+			await this.handBack([...left.map(a => a.task), ...this.waiting.splice(0)]);
 			await this.flushReports();
 		} finally {
 			clearInterval(renew);
 			this.sendHeartbeat();
+		}
+	}
+
+	private async handBack(tasks: LeasedTask[]): Promise<void> {
+		if (tasks.length === 0) return;
+		try {
+			await this.client.release(tasks.map(t => ({ id: t.id, leaseId: t.leaseId })));
+		} catch (err) {
+			this.host.logger.warn("hand-back failed; the leases will expire instead", err);
 		}
 	}
 
@@ -174,14 +191,20 @@ export class TaskWorker {
 
 	private leaseFreeSlots(): void {
 		if (!this.accepting) return;
-		const free = this.options.concurrency - this.busy - this.requested;
+		const { concurrency } = this.options;
+		const free = concurrency + this.prefetch.depth(concurrency) - this.busy - this.waiting.length - this.requested;
 		if (free <= 0) return;
 		this.requested += free;
+		const askedAt = performance.now();
 		this.client
 			.lease(free)
 			.then(
 				tasks => {
-					for (const task of tasks) this.run(task);
+					this.prefetch.leaseTook(performance.now() - askedAt);
+					for (const task of tasks) {
+						if (this.accepting && this.busy < concurrency) this.run(task);
+						else this.waiting.push(task);
+					}
 				},
 				err => this.host.logger.debug("lease failed; retrying at the next poll", err?.message)
 			)
@@ -194,7 +217,7 @@ export class TaskWorker {
 		const attempt: Attempt = {
 			task,
 			controller: new AbortController(),
-			startedAt: Date.now(),
+			startedAt: performance.now(),
 			log: [],
 			throttle: new ProgressThrottle(PROGRESS_INTERVAL_MILLIS, event => this.host.progress(event)),
 			done: false,
@@ -227,6 +250,7 @@ export class TaskWorker {
 
 	private attemptEnded(attempt: Attempt, report: FinishReport): void {
 		attempt.done = true;
+		this.prefetch.attemptTook(performance.now() - attempt.startedAt);
 		attempt.throttle.flush();
 		if (attempt.abandoned) this.attempts.delete(attempt.task.id);
 		else {
@@ -235,12 +259,27 @@ export class TaskWorker {
 			this.scheduleFlush();
 		}
 		this.processed++;
+		if (this.accepting && this.waiting.length > 0) this.run(this.waiting.shift()!);
 		if (this.busy === 0) for (const done of this.idleWaiters.splice(0)) done();
 		this.pump();
 	}
 
+	/** Removes a task leased ahead from the waiting line; false when it is not there (under that lease). */
+	private dropWaiting(taskId: string, leaseId?: string): boolean {
+		const i = this.waiting.findIndex(t => t.id === taskId && (leaseId === undefined || t.leaseId === leaseId));
+		if (i < 0) return false;
+		this.waiting.splice(i, 1);
+		return true;
+	}
+
+	/** A task cancelled before it started ends like a cancelled attempt. */
+	private reportCancelled(taskId: string, leaseId: string, reason: string): void {
+		this.reports.push({ id: taskId, leaseId, ok: false, error: classifyError(new TaskCancelledError(reason)) });
+		this.scheduleFlush();
+	}
+
 	private progressEvent(attempt: Attempt, progress: number, step: string | undefined) {
-		const elapsed = Date.now() - attempt.startedAt;
+		const elapsed = performance.now() - attempt.startedAt;
 		const event: TaskProgressEvent & { leaseId: string } = {
 			taskId: attempt.task.id,
 			leaseId: attempt.task.leaseId,
@@ -288,12 +327,14 @@ export class TaskWorker {
 
 	private async renewLeases(): Promise<void> {
 		const held = [...this.attempts.values()].filter(a => !a.abandoned);
-		if (held.length === 0) return;
+		if (held.length === 0 && this.waiting.length === 0) return;
 		const items: RenewItem[] = held.map(a => {
 			const item: RenewItem = { id: a.task.id, leaseId: a.task.leaseId };
 			if (!a.done && a.log.length > 0) item.log = a.log.splice(0);
 			return item;
 		});
+		const waiting = new Map(this.waiting.map(t => [t.id, t.leaseId]));
+		for (const [id, leaseId] of waiting) items.push({ id, leaseId });
 		let answer: RenewAnswer;
 		try {
 			answer = await this.client.renew(items);
@@ -302,6 +343,7 @@ export class TaskWorker {
 			return;
 		}
 		for (const id of answer.lost) {
+			if (waiting.has(id) && this.dropWaiting(id, waiting.get(id))) continue;
 			const a = this.attempts.get(id);
 			if (!a) continue;
 			a.abandoned = true;
@@ -309,6 +351,11 @@ export class TaskWorker {
 			if (a.done) this.attempts.delete(id);
 		}
 		for (const id of answer.abort) {
+			const leaseId = waiting.get(id);
+			if (leaseId !== undefined && this.dropWaiting(id, leaseId)) {
+				this.reportCancelled(id, leaseId, "cancelled by request");
+				continue;
+			}
 			const a = this.attempts.get(id);
 			if (a && !a.done) a.controller.abort(new TaskCancelledError("cancelled by request"));
 		}

@@ -1,11 +1,13 @@
 import type { FinishReport, LeasedTask } from "../../src/scheduler/task-doc";
 import { TaskRegistry } from "../../src/tasks/registry";
 import { UrlPolicy } from "../../src/tasks/url-policy";
+import { Prefetch } from "../../src/worker/prefetch";
 import { SchedulerClient, TaskWorker } from "../../src/worker/worker";
 
 /** A scheduler whose lease answers the test releases by hand, with a handler the test ends by hand. */
-function setup(concurrency: number) {
+function setup(concurrency: number, prefetch?: Prefetch) {
 	const leases: { capacity: number; answer: (tasks: LeasedTask[]) => void }[] = [];
+	const released: string[] = [];
 	const running = new Map<string, () => void>();
 	const finished: FinishReport[] = [];
 	let next = 0;
@@ -23,7 +25,10 @@ function setup(concurrency: number) {
 			finished.push(...reports);
 			return reports.map(r => ({ id: r.id, accepted: true }));
 		},
-		release: async items => items.map(i => i.id)
+		release: async items => {
+			released.push(...items.map(i => i.id));
+			return items.map(i => i.id);
+		}
 	};
 	const worker = new TaskWorker(client, { progress() {}, heartbeat() {}, logger: { debug() {}, warn() {}, error() {} } }, {
 		nodeId: "n1",
@@ -32,14 +37,25 @@ function setup(concurrency: number) {
 		pollMillis: 60000,
 		heartbeatMillis: 60000,
 		registry,
-		urls: new UrlPolicy(true)
+		urls: new UrlPolicy(true),
+		prefetch
 	});
 	const tasks = (n: number): LeasedTask[] =>
 		Array.from({ length: n }, () => {
 			const id = `t${next++}`;
 			return { id, type: "held", payload: id, attempt: 1, leaseId: "l", leaseExpiresAt: "", timeoutMillis: 60000 };
 		});
-	return { worker, leases, running, finished, tasks };
+	return { worker, leases, running, finished, released, tasks };
+}
+
+/** A prefetch depth fixed by the test. */
+class FixedPrefetch extends Prefetch {
+	constructor(private readonly fixed: number) {
+		super(fixed);
+	}
+	override depth(): number {
+		return this.fixed;
+	}
 }
 
 const turn = () => new Promise(resolve => setImmediate(resolve));
@@ -74,5 +90,85 @@ describe("TaskWorker leasing", () => {
 		await turn();
 		expect(leases.length).toBe(3); // all four slots are held: nothing more is asked
 		await worker.drain(0);
+	});
+
+	it("leases ahead of its free slots, starts those tasks as slots free, and never runs more than its concurrency", async () => {
+		const { worker, leases, running, finished, tasks } = setup(2, new FixedPrefetch(2));
+		worker.start();
+		await turn();
+		expect(leases.map(l => l.capacity)).toEqual([4]);
+		leases[0].answer(tasks(4));
+		await turn();
+		expect(worker.busy).toBe(2);
+		expect([...running.keys()]).toEqual(["t0", "t1"]);
+
+		running.get("t0")!();
+		await turn();
+		await turn();
+		// The slot went to the task held ahead, not to a new lease; the one lease asked for refills the reserve.
+		expect([...running.keys()]).toEqual(["t0", "t1", "t2"]);
+		expect(worker.busy).toBe(2);
+		expect(leases.map(l => l.capacity)).toEqual([4, 1]);
+		await turn();
+		expect(finished.map(r => r.id)).toEqual(["t0"]);
+		await worker.drain(0);
+	});
+
+	it("reports a task cancelled before it started without running it, and hands back the rest at once on drain", async () => {
+		const { worker, leases, running, finished, released, tasks } = setup(1, new FixedPrefetch(2));
+		worker.start();
+		await turn();
+		leases[0].answer(tasks(3));
+		await turn();
+		expect([...running.keys()]).toEqual(["t0"]);
+
+		worker.abort("t1", "l", "cancelled by request");
+		await turn();
+		await turn();
+		expect(finished).toEqual([
+			expect.objectContaining({ id: "t1", ok: false, error: expect.objectContaining({ type: "TASK_CANCELLED" }) })
+		]);
+
+		// t2 waits; the drain gives it back before waiting for t0, which then finishes normally.
+		const drained = worker.drain(10000);
+		await turn();
+		expect(released).toEqual(["t2"]);
+		running.get("t0")!();
+		await drained;
+		expect([...running.keys()]).toEqual(["t0"]);
+		expect(finished.map(r => r.id)).toEqual(["t1", "t0"]);
+	});
+});
+
+describe("Prefetch", () => {
+	it("holds nothing until a round trip and an attempt are measured", () => {
+		const p = new Prefetch(100);
+		expect(p.depth(8)).toBe(0);
+		p.leaseTook(4);
+		expect(p.depth(8)).toBe(0);
+		p.attemptTook(1);
+		expect(p.depth(8)).toBe(32); // 8 slots × 4 ms ÷ 1 ms
+	});
+
+	it("holds none for tasks slower than a round trip, and never more than its maximum", () => {
+		const slow = new Prefetch(100);
+		slow.leaseTook(3);
+		slow.attemptTook(500);
+		expect(slow.depth(8)).toBe(0);
+
+		const capped = new Prefetch(24);
+		capped.leaseTook(3);
+		capped.attemptTook(0.01);
+		expect(capped.depth(8)).toBe(24);
+		expect(new Prefetch(0).depth(8)).toBe(0);
+	});
+
+	it("follows a change of task duration within a few attempts", () => {
+		const p = new Prefetch(1000);
+		p.leaseTook(2);
+		p.attemptTook(0.1);
+		expect(p.depth(4)).toBe(80);
+		for (let i = 0; i < 20; i++) p.attemptTook(1000);
+		expect(p.depth(4)).toBe(0);
 	});
 });
