@@ -150,6 +150,8 @@ export class Scheduler {
 			// Sparse, and tasks without a key store none: NeDB keeps all documents of one index value in one array that
 			// it filters on every update of any of them, so a `null` shared by every task made each write O(tasks).
 			this.tasks.ensureIndex("key", { sparse: true }),
+			// The lease sweep's range query, every second: without it NeDB (no status index) read every stored task.
+			this.tasks.ensureIndex("lease.expiresAt", { sparse: true }),
 			this.options.cache?.start()
 		]);
 		const running = await this.tasks.find({ status: "running" });

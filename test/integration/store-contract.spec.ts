@@ -86,6 +86,19 @@ function contract(name: string, make: () => Store) {
 			expect(await coll().updateMany({ status: "running" }, { $set: { status: "queued" } })).toBe(2);
 		});
 
+		it("answers the lease sweep's range query through a sparse index on a nested field, kept up to date", async () => {
+			await coll().ensureIndex("lease.expiresAt", { sparse: true });
+			const past = "2020-01-01T00:00:00.000Z";
+			await coll().insert({ _id: "old", status: "running", n: 0, tags: [], lease: { id: "x", expiresAt: past } });
+			await coll().insert({ _id: "free", status: "completed", n: 0, tags: [], lease: null });
+			await coll().insert({ _id: "renewed", status: "running", n: 0, tags: [], lease: { id: "y", expiresAt: past } });
+			await coll().updateOne({ _id: "renewed", "lease.id": "y" }, { $set: { "lease.expiresAt": "2099-01-01T00:00:00.000Z" } });
+			await coll().insert({ _id: "done", status: "running", n: 0, tags: [], lease: { id: "z", expiresAt: past } });
+			await coll().updateOne({ _id: "done", "lease.id": "z" }, { $set: { status: "completed", lease: null } });
+			const sweep = () => coll().find({ status: "running", "lease.expiresAt": { $lt: new Date().toISOString() } });
+			expect((await sweep()).map(d => d._id)).toEqual(["old"]);
+		});
+
 		it("enforces a unique sparse index with DuplicateKeyError", async () => {
 			await coll().ensureIndex("idempotencyKey", { unique: true, sparse: true });
 			await coll().insert({ _id: "u1", status: "q", n: 0, tags: [], lease: null, idempotencyKey: "k" } as Item);
