@@ -14,7 +14,7 @@
 import os from "node:os";
 import { BullmqBench, ThroughputResult } from "./lib/bullmq";
 import { machineInfo, stealMillis } from "./lib/machine";
-import { assertTaskType, NodeHandle, runPool, startNode, submit, waitForWorkers } from "./lib/nightshift";
+import { assertTaskType, NodeHandle, runPool, SHIPPED_NODE_FLAGS, startNode, submit, waitForWorkers } from "./lib/nightshift";
 import { cleanupAll, stopChild, tempDir } from "./lib/procs";
 import {
 	failover,
@@ -51,7 +51,6 @@ const PROGRESS = { tasks: 10, steps: 30, intervalMillis: 110 };
 const MEMORY_TASKS = 10_000;
 const FAILOVER_TASK_MILLIS = 60_000;
 const FAILOVER_ROUNDS = 3;
-const SEMI_SPACE_FLAG = "--max-semi-space-size=16";
 
 interface Results {
 	submit?: SubmitLatencyResult;
@@ -158,22 +157,23 @@ async function memoryPhase(results: Results, logDir: string): Promise<void> {
 	const services = ["api", "scheduler"];
 	log(`memory: scheduler without workers, ${MEMORY_TASKS} queued tasks submitted over HTTP`);
 	const dataDir = tempDir("nightshift-bench-memory");
-	let node = await startNode({ name: "memory", services, logDir, dataDir, nodeFlags: ["--expose-gc"] });
+	const nodeDefaults = true;
+	let node = await startNode({ name: "memory", services, logDir, dataDir, nodeDefaults, nodeFlags: ["--expose-gc"] });
 	results.memory = await schedulerMemory(node, MEMORY_TASKS, SUBMIT_IN_FLIGHT);
 	await stopChild(node.child);
 
 	log("memory: the same store loaded by a restarted scheduler, vs a fresh empty one");
-	node = await startNode({ name: "memory-restart", services, logDir, dataDir, nodeFlags: ["--expose-gc"] });
+	node = await startNode({ name: "memory-restart", services, logDir, dataDir, nodeDefaults, nodeFlags: ["--expose-gc"] });
 	const loaded = await memoryAfterStart(node);
 	const reloaded = (await node.http!.get("/health/background-tasks")).body?.queue_health?.queued;
 	if (reloaded !== MEMORY_TASKS) throw new Error(`the restarted scheduler loaded ${reloaded} queued tasks, not ${MEMORY_TASKS}`);
 	await stopChild(node.child);
-	node = await startNode({ name: "memory-fresh", services, logDir, nodeFlags: ["--expose-gc"] });
+	node = await startNode({ name: "memory-fresh", services, logDir, nodeDefaults, nodeFlags: ["--expose-gc"] });
 	results.memoryRestart = { empty: await memoryAfterStart(node), loaded, queued: MEMORY_TASKS, submitMillis: NaN };
 	await stopChild(node.child);
 
-	log(`memory: again with ${SEMI_SPACE_FLAG} (caps V8's young generation)`);
-	node = await startNode({ name: "memory-semi", services, logDir, nodeFlags: ["--expose-gc", SEMI_SPACE_FLAG] });
+	log(`memory: again with the shipped node flags (${SHIPPED_NODE_FLAGS.join(" ")})`);
+	node = await startNode({ name: "memory-semi", services, logDir, nodeFlags: ["--expose-gc"] });
 	results.memorySemi = await schedulerMemory(node, MEMORY_TASKS, SUBMIT_IN_FLIGHT);
 	await stopChild(node.child);
 }
@@ -309,7 +309,7 @@ function table(r: Results): string {
 	};
 	memoryRow(r.memory, "api+scheduler, no worker, NeDB files, tasks submitted over HTTP, Node defaults");
 	memoryRow(r.memoryRestart, "same store loaded by a restarted scheduler vs a fresh scheduler on an empty store (both just started)");
-	memoryRow(r.memorySemi, `as the first, with \`${SEMI_SPACE_FLAG}\` (the setting \`npm start\` and the Dockerfile use)`);
+	memoryRow(r.memorySemi, `as the first, with \`${SHIPPED_NODE_FLAGS.join(" ")}\` (the setting \`npm start\` and the Dockerfile use)`);
 	if (r.failover.length > 0) {
 		const all = r.failover.map(f => f.allMillis);
 		const worst = all.some(Number.isNaN) ? NaN : Math.max(...all);

@@ -1,4 +1,5 @@
 /** Starting Nightshift processes for the benchmarks (`src/main.ts` as child processes) and talking to them. */
+import fs from "node:fs";
 import path from "node:path";
 import { HttpClient, freePort, waitHttpOk } from "./net";
 import { Child, ROOT, spawnNode, tempDir } from "./procs";
@@ -6,6 +7,13 @@ import { sleep } from "./stats";
 
 export const FIXTURE_TASK_DIR = path.join(ROOT, "bench/fixtures/tasks");
 const PROBE = path.join(ROOT, "bench/lib/probe.ts");
+
+/** The node flags `npm start` runs with (its `NODE_OPTIONS` in package.json): the benchmarks measure what ships. */
+export const SHIPPED_NODE_FLAGS: string[] = (() => {
+	const start: string = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts.start;
+	const options = /NODE_OPTIONS='([^']*)'/.exec(start);
+	return options ? options[1].split(" ").filter(Boolean) : [];
+})();
 
 export interface NodeHandle {
 	child: Child;
@@ -25,6 +33,8 @@ export interface NodeOptions {
 	namespace?: string;
 	workerConcurrency?: number;
 	nodeFlags?: string[];
+	/** Run with Node's own defaults instead of `SHIPPED_NODE_FLAGS`. */
+	nodeDefaults?: boolean;
 	env?: Record<string, string>;
 }
 
@@ -51,7 +61,10 @@ export async function startNode(opts: NodeOptions): Promise<NodeHandle> {
 		script: "src/main.ts",
 		env,
 		// BENCH_CHILD_FLAGS: extra node flags for every Nightshift child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
-		nodeFlags: [...(opts.nodeFlags ?? []), ...(process.env.BENCH_CHILD_FLAGS ?? "").split(" ").filter(Boolean)],
+		nodeFlags: [
+			...(opts.nodeDefaults ? [] : SHIPPED_NODE_FLAGS),
+			...(opts.nodeFlags ?? []),
+			...(process.env.BENCH_CHILD_FLAGS ?? "").split(" ").filter(Boolean)],
 		preload: [PROBE],
 		logDir: opts.logDir
 	});
