@@ -1,0 +1,71 @@
+/**
+ * Same-window A/B of two Nightshift configurations: `npm run bench:scheduler-ab`.
+ *
+ * This machine's speed drifts by tens of per cent within minutes, so two configurations measured one after the other
+ * cannot be compared. Here both are up at once and their runs alternate (A B, B A, …); the medians compare.
+ *
+ * Env: AB_A / AB_B — JSON objects of environment variables for the Nightshift processes of each side, plus
+ * `"NODE_DEFAULTS": "1"` to run that side with Node's defaults instead of npm start's flags (default: `{}`);
+ * AB_MODE — `embedded` (one process, 16 slots) or `cluster` (core + 2 workers × 8 slots on NATS; default);
+ * AB_METRIC — `throughput` (batches of 500 no-op tasks, 10,000 a run; default) or `idle` (queued → started p50,
+ * 40 tasks one at a time a run); AB_RUNS — runs per side (default 6).
+ * Example: `AB_A='{"WORKER_PREFETCH":"0"}' AB_B='{"WORKER_PREFETCH":"24"}' npm run bench:scheduler-ab`.
+ */
+import { NodeHandle, startNode, waitForWorkers } from "./lib/nightshift";
+import { cleanupAll, tempDir } from "./lib/procs";
+import { idleStartLatency, nightshiftThroughput } from "./lib/scenarios";
+
+const MODE = process.env.AB_MODE ?? "cluster";
+const METRIC = process.env.AB_METRIC ?? "throughput";
+const RUNS = Math.max(1, Number(process.env.AB_RUNS ?? 6));
+const NATS = process.env.BENCH_NATS ?? "nats://127.0.0.1:4222";
+const sides = [
+	{ name: "A", env: JSON.parse(process.env.AB_A ?? "{}") as Record<string, string> },
+	{ name: "B", env: JSON.parse(process.env.AB_B ?? "{}") as Record<string, string> }
+];
+
+async function startSide(name: string, env: Record<string, string>, logDir: string): Promise<NodeHandle> {
+	const { NODE_DEFAULTS, ...nodeEnv } = env;
+	const common = { logDir, env: nodeEnv, nodeDefaults: NODE_DEFAULTS === "1" };
+	if (MODE === "embedded")
+		return startNode({ ...common, name: `ab-${name}`, services: ["api", "scheduler", "browser-pool"], workerConcurrency: 16 });
+	const cluster = { ...common, transporter: NATS, namespace: `ab-${process.pid}-${name}`, workerConcurrency: 8 };
+	const core = await startNode({ ...cluster, name: `ab-${name}-core`, services: ["api", "scheduler"] });
+	const workers = await Promise.all([1, 2].map(i => startNode({ ...cluster, name: `ab-${name}-worker-${i}`, services: ["browser-pool"] })));
+	await waitForWorkers(core.http!, workers.map(w => w.nodeId));
+	return core;
+}
+
+async function measure(node: NodeHandle): Promise<number> {
+	if (METRIC === "idle") return (await idleStartLatency(node, 40, 20)).submitToStarted.p50;
+	return (await nightshiftThroughput(node, "ab", 10000, 4, "", 500)).tasksPerSec;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
+
+async function main(): Promise<void> {
+	const logDir = tempDir("nightshift-ab-logs", process.env.BENCH_KEEP_LOGS === "1");
+	const nodes: NodeHandle[] = [];
+	for (const side of sides) {
+		const node = await startSide(side.name, side.env, logDir);
+		await nightshiftThroughput(node, "warm-up", 3000, 4, "", 500);
+		nodes.push(node);
+	}
+	const results: number[][] = [[], []];
+	for (let run = 0; run < RUNS; run++)
+		for (const i of run % 2 ? [1, 0] : [0, 1]) results[i].push(await measure(nodes[i]));
+	const unit = METRIC === "idle" ? "ms (queued → started p50)" : "tasks/s";
+	console.log(`${MODE}, ${METRIC}, ${RUNS} runs a side, alternating; ${new Date().toISOString()}`);
+	for (const [i, side] of sides.entries())
+		console.log(`${side.name} ${JSON.stringify(side.env)}: median ${median(results[i]).toFixed(1)} ${unit}; runs ${results[i].map(v => v.toFixed(1)).join(" / ")}`);
+	// Runs next to each other saw the same machine: their ratio is the steadier comparison while the machine drifts.
+	const ratios = results[1].map((b, run) => b / results[0][run]);
+	console.log(`B ÷ A run by run: ${ratios.map(r => r.toFixed(2)).join(" / ")}; median ${median(ratios).toFixed(2)}`);
+}
+
+main()
+	.catch(err => {
+		console.error(err);
+		process.exitCode = 1;
+	})
+	.finally(cleanupAll);
