@@ -72,6 +72,8 @@ export class TaskWorker {
 	private accepting = false;
 	/** Slots that leases in flight ask for: a slot is free when neither an attempt nor a lease in flight holds it. */
 	private requested = 0;
+	/** Lease calls not answered yet: a drain waits for them, so the tasks they bring are handed back too. */
+	private readonly leasesInFlight = new Set<Promise<void>>();
 	private pumpScheduled = false;
 	private flushScheduled = false;
 	private processed = 0;
@@ -145,7 +147,9 @@ export class TaskWorker {
 				a.abandoned = true;
 				a.controller.abort(new TaskError("Handed back at shutdown", "retryable", ERROR_TYPES.TASK_HANDED_BACK));
 			}
-			// With the tasks a lease in flight brought meanwhile.
+			// With the tasks that leases still in flight bring. Waiting longer than a lease is pointless: the scheduler
+			// puts back whatever such a late answer would have carried once its lease expires.
+			await Promise.race([Promise.all(this.leasesInFlight), new Promise(r => setTimeout(r, this.options.leaseMillis).unref())]);
 			await this.handBack([...left.map(a => a.task), ...this.waiting.splice(0)]);
 			await this.flushReports();
 		} finally {
@@ -196,7 +200,7 @@ export class TaskWorker {
 		if (free <= 0) return;
 		this.requested += free;
 		const askedAt = performance.now();
-		this.client
+		const leasing = this.client
 			.lease(free)
 			.then(
 				tasks => {
@@ -210,7 +214,9 @@ export class TaskWorker {
 			)
 			.finally(() => {
 				this.requested -= free;
+				this.leasesInFlight.delete(leasing);
 			});
+		this.leasesInFlight.add(leasing);
 	}
 
 	private run(task: LeasedTask): void {

@@ -111,6 +111,7 @@ describe("TaskWorker leasing", () => {
 		expect(leases.map(l => l.capacity)).toEqual([4, 1]);
 		await turn();
 		expect(finished.map(r => r.id)).toEqual(["t0"]);
+		leases[1].answer([]);
 		await worker.drain(0);
 	});
 
@@ -137,6 +138,21 @@ describe("TaskWorker leasing", () => {
 		await drained;
 		expect([...running.keys()]).toEqual(["t0"]);
 		expect(finished.map(r => r.id)).toEqual(["t1", "t0"]);
+	});
+});
+
+describe("TaskWorker drain", () => {
+	it("waits for a lease in flight and hands back what it brings, without running it", async () => {
+		const { worker, leases, running, released, tasks } = setup(2);
+		worker.start();
+		await turn();
+		expect(leases).toHaveLength(1);
+		const drained = worker.drain(10000);
+		await turn();
+		leases[0].answer(tasks(2));
+		await drained;
+		expect(released).toEqual(["t0", "t1"]);
+		expect(running.size).toBe(0);
 	});
 });
 
