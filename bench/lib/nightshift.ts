@@ -64,7 +64,8 @@ export async function startNode(opts: NodeOptions): Promise<NodeHandle> {
 		nodeFlags: [
 			...(opts.nodeDefaults ? [] : SHIPPED_NODE_FLAGS),
 			...(opts.nodeFlags ?? []),
-			...(process.env.BENCH_CHILD_FLAGS ?? "").split(" ").filter(Boolean)],
+			...(process.env.BENCH_CHILD_FLAGS ?? "").split(" ").filter(Boolean)
+		],
 		preload: [PROBE],
 		logDir: opts.logDir
 	});

@@ -6,7 +6,8 @@ const WEIGHT = 0.2;
  * scheduler and back, so slots freed one by one would each wait a round trip; holding enough leased tasks to keep
  * every slot busy for one round trip (the bandwidth-delay product: slots × round trip ÷ task duration) hides that
  * wait and lets one lease carry many tasks. When less than one task ends per round trip there is no prefetch at all
- * (browser tasks take tens of round trips): tasks stay in the queue for whichever worker frees a slot first. Nothing is prefetched before both figures have been measured.
+ * (browser tasks take tens of round trips): tasks stay in the queue for whichever worker frees a slot first. Nothing
+ * is prefetched before both figures have been measured.
  */
 export class Prefetch {
 	private roundTripMillis?: number;

@@ -271,8 +271,8 @@ export class TaskWorker {
 	}
 
 	/** Removes a task leased ahead from the waiting line; false when it is not there (under that lease). */
-	private dropWaiting(taskId: string, leaseId?: string): boolean {
-		const i = this.waiting.findIndex(t => t.id === taskId && (leaseId === undefined || t.leaseId === leaseId));
+	private dropWaiting(taskId: string, leaseId: string | undefined): boolean {
+		const i = this.waiting.findIndex(t => t.id === taskId && t.leaseId === leaseId);
 		if (i < 0) return false;
 		this.waiting.splice(i, 1);
 		return true;
@@ -339,8 +339,7 @@ export class TaskWorker {
 			if (!a.done && a.log.length > 0) item.log = a.log.splice(0);
 			return item;
 		});
-		const waiting = new Map(this.waiting.map(t => [t.id, t.leaseId]));
-		for (const [id, leaseId] of waiting) items.push({ id, leaseId });
+		for (const t of this.waiting) items.push({ id: t.id, leaseId: t.leaseId });
 		let answer: RenewAnswer;
 		try {
 			answer = await this.client.renew(items);
@@ -348,23 +347,17 @@ export class TaskWorker {
 			this.host.logger.warn("lease renewal failed", err?.message);
 			return;
 		}
+		// The answer names tasks by id; the lease each was renewed under tells whether it is still the same attempt.
+		const sent = new Map(items.map(i => [i.id, i.leaseId]));
 		for (const id of answer.lost) {
-			if (waiting.has(id) && this.dropWaiting(id, waiting.get(id))) continue;
+			if (this.dropWaiting(id, sent.get(id))) continue;
 			const a = this.attempts.get(id);
 			if (!a) continue;
 			a.abandoned = true;
 			a.controller.abort(new TaskError("Lease lost", "retryable", ERROR_TYPES.LEASE_LOST));
 			if (a.done) this.attempts.delete(id);
 		}
-		for (const id of answer.abort) {
-			const leaseId = waiting.get(id);
-			if (leaseId !== undefined && this.dropWaiting(id, leaseId)) {
-				this.reportCancelled(id, leaseId, "cancelled by request");
-				continue;
-			}
-			const a = this.attempts.get(id);
-			if (a && !a.done) a.controller.abort(new TaskCancelledError("cancelled by request"));
-		}
+		for (const id of answer.abort) this.abort(id, sent.get(id)!, "cancelled by request");
 	}
 
 	private sendHeartbeat(): void {
