@@ -8,6 +8,8 @@ export interface PeerOptions {
 	concurrency: number;
 	/** Take a PNG screenshot of each page after the extraction. */
 	screenshot: boolean;
+	/** Called when the timed part starts; what it returns is called when it ends (diagnostics: CPU by process). */
+	onTimed?: () => () => void;
 }
 
 export interface PeerResult {

@@ -10,7 +10,7 @@ import { extractPage } from "../../src/parse/extract";
 import { sampleTreeRss } from "./process-tree-rss";
 import { CHROMIUM_ARGS, CHROMIUM_PATH, PAGE_TIMEOUT_MILLIS, type PeerOptions, type PeerResult, pagesPerSec, runStandalone } from "./peer";
 
-export async function runPlainPlaywright({ urls, concurrency, screenshot }: PeerOptions): Promise<PeerResult> {
+export async function runPlainPlaywright({ urls, concurrency, screenshot, onTimed }: PeerOptions): Promise<PeerResult> {
 	const started = performance.now();
 	const rss = sampleTreeRss();
 	const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
@@ -26,6 +26,7 @@ export async function runPlainPlaywright({ urls, concurrency, screenshot }: Peer
 		let done = 0;
 		let errors = 0;
 		const errorSamples: string[] = [];
+		const timedEnd = onTimed?.();
 		const first = performance.now();
 		const worker = async (page: Page) => {
 			for (let i = next++; i < urls.length; i = next++) {
@@ -41,6 +42,7 @@ export async function runPlainPlaywright({ urls, concurrency, screenshot }: Peer
 			}
 		};
 		await Promise.all(pages.map(worker));
+		timedEnd?.();
 		const durationMillis = Math.round(performance.now() - first);
 		const viewport = pages[0]?.viewportSize() ?? null;
 		await browser.close();

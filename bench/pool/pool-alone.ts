@@ -6,10 +6,15 @@
  *   npx tsx bench/pool/pool-alone.ts            # concurrency 4, 120 pages per run, 3 rounds
  *   C=8 N=200 R=5 WARM=0,2 npx tsx bench/pool/pool-alone.ts
  *
- * WARM: comma list of `warmContexts` values to compare (default "2", the shipped default).
+ * WARM: comma list of pool variants to compare, each `warmContexts[@contextsPerBrowser]` (default "2"; 8 contexts
+ * per browser unless given: the shipped defaults). `WARM=2,2@16` compares a second browser against none.
+ * Every run also reports the machine's CPU per page (steadier than pages/s on this drifting VM); BY_PROCESS=1 splits
+ * the timed part's CPU by process kind (Chromium browser, renderers, GPU, network service; this node).
  */
 import { BrowserPool } from "../../src/browser/browser-pool";
 import { extractPage } from "../../src/parse/extract";
+import { busyMillis, stealMillis } from "../lib/machine";
+import { cpuBetween, snapshot } from "../lib/proc-cpu";
 import { startSite } from "../../test/fixtures/site/site";
 import { CHROMIUM_PATH } from "./peer";
 import { runPlainPlaywright } from "./plain-playwright";
@@ -18,15 +23,36 @@ const C = Number(process.env.C ?? 4);
 /** Pages per run, at most the site's 200. */
 const N = Math.min(200, Number(process.env.N ?? 120));
 const ROUNDS = Number(process.env.R ?? 3);
-const WARM = (process.env.WARM ?? "2").split(",").map(Number);
+/** Pool variants: `warmContexts`, optionally `@` contexts per browser (default 8, as shipped). */
+const VARIANTS = (process.env.WARM ?? "2").split(",").map(v => {
+	const [warm, perBrowser = "8"] = v.split("@");
+	return { label: v, warm: Number(warm), perBrowser: Number(perBrowser) };
+});
 const quiet = { debug() {}, info() {}, warn() {} };
 
-async function pooled(urls: string[], warmContexts: number): Promise<{ pagesPerSec: number; acquireP50: number | null; contexts: number }> {
+interface PoolRun {
+	pagesPerSec: number;
+	/** Machine CPU per page over the whole run (launch to close), in ms. */
+	cpuPerPage: number;
+	acquireP50: number | null;
+	contexts: number;
+	browsers: number;
+}
+
+/** Runs `fn` (which visits `pages` pages) and adds the machine's CPU per page and the steal over it. */
+async function costed<T>(pages: number, fn: () => Promise<T>): Promise<T & { cpuPerPage: number; stealMillis: number }> {
+	const cpu0 = busyMillis();
+	const steal0 = stealMillis();
+	const result = await fn();
+	return { ...result, cpuPerPage: (busyMillis() - cpu0) / pages, stealMillis: stealMillis() - steal0 };
+}
+
+async function pooled(urls: string[], warmContexts: number, perBrowser: number): Promise<Omit<PoolRun, "cpuPerPage">> {
 	const pool = new BrowserPool(
 		{
 			executablePath: CHROMIUM_PATH,
 			maxBrowsers: 2,
-			maxContextsPerBrowser: 8,
+			maxContextsPerBrowser: perBrowser,
 			retireBrowserAfterSessions: 500,
 			browserIdleSecs: 120,
 			warmContexts,
@@ -51,6 +77,7 @@ async function pooled(urls: string[], warmContexts: number): Promise<{ pagesPerS
 		};
 		await Promise.all(Array.from({ length: C }, () => visit(urls[0])));
 		let next = 0;
+		const timedEnd = byProcess(`pool ${warmContexts}@${perBrowser}`)?.();
 		const t0 = performance.now();
 		await Promise.all(
 			Array.from({ length: C }, async () => {
@@ -58,30 +85,51 @@ async function pooled(urls: string[], warmContexts: number): Promise<{ pagesPerS
 			})
 		);
 		const pagesPerSec = N / ((performance.now() - t0) / 1000);
+		timedEnd?.();
 		const status = pool.status();
-		return { pagesPerSec, acquireP50: status.acquire.p50Millis, contexts: status.browsers.reduce((n, b) => n + b.contexts, 0) };
+		return {
+			pagesPerSec,
+			acquireP50: status.acquire.p50Millis,
+			contexts: status.browsers.reduce((n, b) => n + b.contexts, 0),
+			browsers: status.browsers.length
+		};
 	} finally {
 		await pool.close();
 	}
 }
 
+/** With BY_PROCESS=1, prints the timed part's CPU per page by process kind. */
+function byProcess(label: string): (() => () => void) | undefined {
+	if (!process.env.BY_PROCESS) return undefined;
+	return () => {
+		const before = snapshot();
+		return () => {
+			const rows = [...cpuBetween(before, snapshot())].filter(([, ms]) => ms > 0).sort((a, b) => b[1] - a[1]);
+			console.log(`${label}, CPU ms per page by process: ${rows.map(([k, ms]) => `${k} ${(ms / N).toFixed(1)}`).join(" · ")}`);
+		};
+	};
+}
+
 async function main(): Promise<void> {
 	const site = await startSite({ pages: 200 });
 	try {
-		const plainRuns: number[] = [];
-		const poolRuns = new Map<number, { pagesPerSec: number; acquireP50: number | null; contexts: number }[]>(WARM.map(w => [w, []]));
+		const plainRuns: { pagesPerSec: number; cpuPerPage: number; stealMillis: number }[] = [];
+		const poolRuns = new Map<string, (PoolRun & { stealMillis: number })[]>(VARIANTS.map(v => [v.label, []]));
 		for (let round = 0; round < ROUNDS; round++) {
-			plainRuns.push((await runPlainPlaywright({ urls: site.pageUrls.slice(0, N), concurrency: C, screenshot: false })).pagesPerSec);
-			for (const w of WARM) poolRuns.get(w)!.push(await pooled(site.pageUrls, w));
+			plainRuns.push(await costed(N, () => runPlainPlaywright({ urls: site.pageUrls.slice(0, N), concurrency: C, screenshot: false, onTimed: byProcess("plain") })));
+			// The pool's warm-up visits one page per worker.
+			for (const v of VARIANTS) poolRuns.get(v.label)!.push(await costed(N + C, () => pooled(site.pageUrls, v.warm, v.perBrowser)));
 		}
 		const f = (x: number) => x.toFixed(2);
 		console.log(`concurrency ${C}, ${N} pages per run, ${ROUNDS} rounds; pages/s per round`);
-		console.log(`plain Playwright: ${plainRuns.map(f).join(", ")}`);
+		const cpu = (runs: { cpuPerPage: number; stealMillis: number }[]) =>
+			`CPU per page ${runs.map(r => r.cpuPerPage.toFixed(0)).join(", ")} ms; steal ${runs.map(r => r.stealMillis.toFixed(0)).join(", ")} ms`;
+		console.log(`plain Playwright: ${plainRuns.map(r => f(r.pagesPerSec)).join(", ")} (${cpu(plainRuns)})`);
 		for (const [w, runs] of poolRuns)
 			console.log(
 				`BrowserPool, warmContexts ${w}: ${runs.map(r => f(r.pagesPerSec)).join(", ")} ` +
-					`(${runs.map((r, i) => `${Math.round((r.pagesPerSec / plainRuns[i]) * 100)} %`).join(", ")} of plain; ` +
-					`acquire p50 ${runs.map(r => (r.acquireP50 ?? 0).toFixed(1)).join(", ")} ms; contexts ${runs.map(r => r.contexts).join(", ")})`
+					`(${runs.map((r, i) => `${Math.round((r.pagesPerSec / plainRuns[i].pagesPerSec) * 100)} %`).join(", ")} of plain; ` +
+					`acquire p50 ${runs.map(r => (r.acquireP50 ?? 0).toFixed(1)).join(", ")} ms; contexts ${runs.map(r => r.contexts).join(", ")}; browsers ${runs.map(r => r.browsers).join(", ")}; ${cpu(runs)})`
 			);
 	} finally {
 		await site.close();

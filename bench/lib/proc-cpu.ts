@@ -1,0 +1,49 @@
+/**
+ * CPU time of every live process, grouped by kind (this node process, and Chromium's browser, renderer, GPU and
+ * utility processes by their `--type=`). Two snapshots give where a run's CPU went, for processes alive at both.
+ */
+import fs from "node:fs";
+
+const TICK_MILLIS = 1000 / 100; // USER_HZ
+
+export type CpuByKind = Map<string, number>;
+
+function kindOf(pid: string): string | undefined {
+	if (pid === String(process.pid)) return "node (this process)";
+	let cmd: string;
+	try {
+		cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+	} catch {
+		return undefined;
+	}
+	if (!cmd.includes("chrom")) return undefined;
+	const type = /--type=([a-z-]+)/.exec(cmd)?.[1];
+	if (!type) return "chromium browser";
+	if (type === "utility") return `chromium utility ${/--utility-sub-type=([\w.]+)/.exec(cmd)?.[1] ?? ""}`.trim();
+	return `chromium ${type}`;
+}
+
+/** Per pid: kind and CPU milliseconds so far. */
+export function snapshot(): Map<string, { kind: string; millis: number }> {
+	const out = new Map<string, { kind: string; millis: number }>();
+	for (const pid of fs.readdirSync("/proc")) {
+		if (!/^\d+$/.test(pid)) continue;
+		const kind = kindOf(pid);
+		if (!kind) continue;
+		try {
+			const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+			const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+			out.set(pid, { kind, millis: (Number(f[11]) + Number(f[12])) * TICK_MILLIS });
+		} catch {
+			/* gone */
+		}
+	}
+	return out;
+}
+
+/** CPU milliseconds by kind between two snapshots (processes started in between count from zero). */
+export function cpuBetween(before: ReturnType<typeof snapshot>, after: ReturnType<typeof snapshot>): CpuByKind {
+	const byKind: CpuByKind = new Map();
+	for (const [pid, { kind, millis }] of after) byKind.set(kind, (byKind.get(kind) ?? 0) + millis - (before.get(pid)?.millis ?? 0));
+	return byKind;
+}
