@@ -149,7 +149,13 @@ const BrowserPoolService: ServiceSchema = {
 		// Dispatch calls never retry inside Moleculer: a lease must not be granted twice for one request.
 		const opts = { retries: 0 };
 		const client: SchedulerClient = {
-			lease: capacity => broker.call("scheduler.lease", { nodeId, capacity }, opts),
+			// A held call may wait `waitMillis` for work before its answer travels: the timeout starts after that.
+			lease: (capacity, waitMillis) =>
+				broker.call(
+					"scheduler.lease",
+					{ nodeId, capacity, waitMillis },
+					waitMillis ? { ...opts, timeout: config.requestTimeoutMillis + waitMillis } : opts
+				),
 			renew: items => broker.call("scheduler.renew", { nodeId, items }, opts),
 			finish: reports => broker.call("scheduler.finish", { nodeId, reports }, opts),
 			release: items => broker.call("scheduler.release", { nodeId, items }, opts)
@@ -166,6 +172,7 @@ const BrowserPoolService: ServiceSchema = {
 				concurrency: config.workerConcurrency,
 				prefetch: new Prefetch(config.workerPrefetch),
 				leaseMillis: config.leaseMillis,
+				leaseWaitMillis: config.leaseWaitMillis,
 				pollMillis: config.pollMillis,
 				heartbeatMillis: config.heartbeatMillis,
 				registry: loadTaskRegistry(config),

@@ -2,6 +2,7 @@ import type { Context, ServiceSchema } from "moleculer";
 import { DbMixin } from "../mixins/db.mixin";
 import { EVENTS, TaskProgressEvent, WorkerHeartbeat } from "../src/events";
 import { configOf } from "../src/runtime";
+import { MAX_HOLD_MILLIS } from "../src/scheduler/held-leases";
 import { ResultCache } from "../src/scheduler/result-cache";
 import { ListFilter, Scheduler, SubmitRequest } from "../src/scheduler/scheduler";
 import { FinishReport, RenewItem, TASK_STATUSES } from "../src/scheduler/task-doc";
@@ -104,9 +105,13 @@ const SchedulerService = {
 		// ---- worker protocol (browser-pool → scheduler) ----
 		lease: {
 			visibility: "public",
-			params: { nodeId: "string", capacity: { type: "number", integer: true, min: 0, max: 10000 } },
-			handler(this: any, ctx: Context<{ nodeId: string; capacity: number }>) {
-				return this.scheduler.lease(ctx.params.nodeId, ctx.params.capacity);
+			params: {
+				nodeId: "string",
+				capacity: { type: "number", integer: true, min: 0, max: 10000 },
+				waitMillis: { type: "number", integer: true, min: 0, max: MAX_HOLD_MILLIS, optional: true }
+			},
+			handler(this: any, ctx: Context<{ nodeId: string; capacity: number; waitMillis?: number }>) {
+				return this.scheduler.lease(ctx.params.nodeId, ctx.params.capacity, ctx.params.waitMillis);
 			}
 		},
 		renew: {

@@ -95,6 +95,12 @@ export const CONFIG_SCHEMA = {
 		int(1000),
 		"Lease length; the worker renews at a third of it. An unrenewed lease puts the task back."
 	),
+	leaseWaitMillis: option(
+		"LEASE_WAIT_MILLIS",
+		5000,
+		int(0, 30000),
+		"An idle worker's lease call waits at the scheduler this long for work, and is answered as soon as some is queued (0: answered at once; the work-available broadcast and the poll remain)."
+	),
 	shutdownGraceMillis: option(
 		"SHUTDOWN_GRACE_MILLIS",
 		10000,

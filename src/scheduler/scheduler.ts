@@ -30,6 +30,7 @@ import {
 	TaskView,
 	toView
 } from "./task-doc";
+import { HeldLeases } from "./held-leases";
 import { TaskIndex } from "./task-index";
 import { WorkerRegistry, WorkerView } from "./worker-registry";
 
@@ -101,6 +102,12 @@ interface LeaseInfo {
 	maxAttempts: number;
 	type: string;
 	cancelRequested: string | null;
+	/**
+	 * Granted to a held lease call and not yet renewed: the worker may have died while its call was held, and the
+	 * answer reached no one. Such a lease, lost, is handed back without spending an attempt; the worker renews it
+	 * as soon as the answer arrives.
+	 */
+	unconfirmed?: boolean;
 }
 
 /** Outcomes a worker's report records; the others are the scheduler taking a lease away. */
@@ -125,6 +132,8 @@ export class Scheduler {
 	private readonly leases = new Map<string, LeaseInfo>();
 	/** Workers whose last lease call found less work than they could take. */
 	private readonly hungry = new Set<string>();
+	/** Lease calls waiting for work; they are served before any broadcast. */
+	private readonly held = new HeldLeases();
 	private wakeScheduled = false;
 	private dueTimer: NodeJS.Timeout | null = null;
 	private dueAt = Infinity;
@@ -175,6 +184,7 @@ export class Scheduler {
 
 	stop(): void {
 		this.stopped = true;
+		this.held.releaseAll();
 		if (this.dueTimer) clearTimeout(this.dueTimer);
 		this.dueTimer = null;
 	}
@@ -418,11 +428,15 @@ export class Scheduler {
 
 	// ---- leases -----------------------------------------------------------------------------------------------
 
-	/** Leases up to `capacity` ready tasks to `nodeId`, best first. */
-	async lease(nodeId: string, capacity: number): Promise<LeasedTask[]> {
+	/**
+	 * Leases up to `capacity` ready tasks to `nodeId`, best first. With none ready and `waitMillis` given, the call is
+	 * held until work arrives (then answered with it) or that time passes (then answered with nothing).
+	 */
+	async lease(nodeId: string, capacity: number, waitMillis = 0): Promise<LeasedTask[]> {
 		this.workers.touch(nodeId);
 		if (this.stopped || capacity <= 0) return [];
 		const entries = this.index.take(capacity);
+		if (entries.length === 0 && waitMillis > 0) return this.held.hold(nodeId, capacity, waitMillis, node => this.hungry.add(node));
 		if (entries.length < capacity) this.hungry.add(nodeId);
 		if (entries.length === 0) return [];
 		return this.leaseBatch(entries.map(e => e.id), nodeId, Date.now());
@@ -432,7 +446,7 @@ export class Scheduler {
 	 * One conditional write leases the whole batch (`status: "queued"` is the fence), and one read tells which of the
 	 * tasks it got. The batch shares a lease id: (task id, lease id) is still unique to one attempt.
 	 */
-	private async leaseBatch(ids: string[], nodeId: string, now: number): Promise<LeasedTask[]> {
+	private async leaseBatch(ids: string[], nodeId: string, now: number, held = false): Promise<LeasedTask[]> {
 		const lease: Lease = {
 			id: newId("l"),
 			owner: nodeId,
@@ -464,6 +478,7 @@ export class Scheduler {
 				continue;
 			}
 			this.trackLease(doc);
+			if (held) this.leases.get(id)!.unconfirmed = true;
 			this.host.emit(EVENTS.TASK_STARTED, {
 				taskId: id,
 				taskType: doc.type,
@@ -499,7 +514,10 @@ export class Scheduler {
 				if (!doc) lost.push(item.id);
 				else {
 					const info = this.leases.get(item.id);
-					if (info) info.lease.expiresAt = expiresAt;
+					if (info) {
+						info.lease.expiresAt = expiresAt;
+						info.unconfirmed = false;
+					}
 					if (doc.cancelRequested) abort.push(item.id);
 				}
 			})
@@ -623,6 +641,7 @@ export class Scheduler {
 	async nodeLeft(nodeId: string): Promise<number> {
 		this.workers.remove(nodeId);
 		this.hungry.delete(nodeId);
+		this.held.releaseAll(nodeId);
 		const held = await this.tasks.find({ status: "running", "lease.owner": nodeId }, { projection: { lease: 1 } });
 		let requeued = 0;
 		for (const doc of held) if (await this.returnToQueue(doc._id, doc.lease!.id, "node-left")) requeued++;
@@ -661,6 +680,8 @@ export class Scheduler {
 
 	heartbeat(beat: WorkerHeartbeat): void {
 		this.workers.heartbeat(beat);
+		// A draining worker waits for its lease calls before it hands back what they bring: answer them now.
+		if (!beat.accepting) this.held.releaseAll(beat.nodeId);
 		if (beat.accepting && beat.running.length < beat.concurrency) this.hungry.add(beat.nodeId);
 		if (this.index.hasReady()) this.wake();
 	}
@@ -820,10 +841,12 @@ export class Scheduler {
 		const info: LeaseInfo = this.leases.get(id) ?? this.infoOf(doc);
 		const record = this.attemptRecord(info, outcome, now);
 		const fence = { _id: id, status: "running", "lease.id": leaseId };
+		// Handed back, or never confirmed by its worker (see LeaseInfo.unconfirmed): the attempt did not happen.
+		const notRun = outcome === "handed-back" || info.unconfirmed === true;
 		let set: Record<string, unknown>;
 		const inc: Record<string, number> = {};
 		if (doc.cancelRequested) set = { status: "cancelled", finishedAt: iso(now) };
-		else if (outcome !== "handed-back" && doc.attempts >= doc.maxAttempts)
+		else if (!notRun && doc.attempts >= doc.maxAttempts)
 			set = {
 				status: "failed",
 				finishedAt: iso(now),
@@ -836,7 +859,7 @@ export class Scheduler {
 			};
 		else {
 			set = { status: "queued", availableAt: iso(now) };
-			if (outcome === "handed-back") inc.attempts = -1;
+			if (notRun) inc.attempts = -1;
 		}
 		Object.assign(set, { lease: null, updatedAt: iso(now) });
 		const update: Record<string, any> = { $set: set, $push: { history: record } };
@@ -924,17 +947,39 @@ export class Scheduler {
 		return record;
 	}
 
-	/** Tells hungry workers there is work, at most once per tick. */
+	/**
+	 * Hands ready work to held lease calls, then tells the other hungry workers there is more, at most once per tick
+	 * (a batch of submits or finishes is served together).
+	 */
 	private wake(): void {
-		if (this.wakeScheduled || this.hungry.size === 0 || this.stopped) return;
+		if (this.wakeScheduled || this.stopped || (this.hungry.size === 0 && this.held.size === 0)) return;
 		if (!this.index.hasReady()) return;
 		this.wakeScheduled = true;
 		setImmediate(() => {
 			this.wakeScheduled = false;
+			this.serveHeld();
 			if (this.hungry.size === 0 || !this.index.hasReady()) return;
 			this.hungry.clear();
 			this.host.wakeWorkers();
 		});
+	}
+
+	/** Answers held lease calls, oldest first, while there is work for them. */
+	private serveHeld(): void {
+		for (let call = this.held.oldest(); call && !this.stopped; call = this.held.oldest()) {
+			const entries = this.index.take(call.capacity);
+			if (entries.length === 0) return;
+			if (entries.length < call.capacity) this.hungry.add(call.nodeId);
+			this.held.answer(
+				call,
+				this.leaseBatch(
+					entries.map(e => e.id),
+					call.nodeId,
+					Date.now(),
+					true
+				)
+			);
+		}
 	}
 
 	/** Keeps one timer armed for the earliest delayed task, so its workers are woken when it is due. */

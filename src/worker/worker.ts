@@ -12,7 +12,8 @@ import { BrowserSource, runAttempt } from "./run-attempt";
 
 /** The scheduler as a worker sees it: four calls, whatever carries them. */
 export interface SchedulerClient {
-	lease(capacity: number): Promise<LeasedTask[]>;
+	/** With `waitMillis`, the scheduler may hold the call that long for work to arrive. */
+	lease(capacity: number, waitMillis?: number): Promise<LeasedTask[]>;
 	renew(items: RenewItem[]): Promise<RenewAnswer>;
 	finish(reports: FinishReport[]): Promise<FinishAnswer[]>;
 	release(items: { id: string; leaseId: string }[]): Promise<string[]>;
@@ -30,6 +31,8 @@ export interface WorkerOptions {
 	/** How many tasks to lease ahead of the free slots; absent: none. */
 	prefetch?: Prefetch;
 	leaseMillis: number;
+	/** How long a lease call that finds no work may wait at the scheduler for some (0: answered at once). */
+	leaseWaitMillis?: number;
 	pollMillis: number;
 	heartbeatMillis: number;
 	registry: TaskRegistry;
@@ -74,6 +77,10 @@ export class TaskWorker {
 	private requested = 0;
 	/** Lease calls not answered yet: a drain waits for them, so the tasks they bring are handed back too. */
 	private readonly leasesInFlight = new Set<Promise<void>>();
+	/** The last lease found less work than it asked for: the next one may wait at the scheduler for some. */
+	private starved = false;
+	/** A lease call held at the scheduler is out (one at a time; other free slots are asked for as usual). */
+	private holding = false;
 	private pumpScheduled = false;
 	private flushScheduled = false;
 	private processed = 0;
@@ -135,6 +142,8 @@ export class TaskWorker {
 		this.accepting = false;
 		for (const t of this.timers) clearInterval(t);
 		this.timers = [];
+		// Tells the scheduler at once: it answers a held lease call now instead of at the end of its wait.
+		this.sendHeartbeat();
 		// Leases are still renewed while we wait.
 		const renew = setInterval(() => void this.renewLeases(), Math.max(100, Math.floor(this.options.leaseMillis / 3)));
 		try {
@@ -199,21 +208,36 @@ export class TaskWorker {
 		const free = concurrency + this.prefetch.depth(concurrency) - this.busy - this.waiting.length - this.requested;
 		if (free <= 0) return;
 		this.requested += free;
+		const waitMillis = this.starved && !this.holding ? (this.options.leaseWaitMillis ?? 0) : 0;
+		if (waitMillis > 0) this.holding = true;
 		const askedAt = performance.now();
 		const leasing = this.client
-			.lease(free)
+			.lease(free, waitMillis || undefined)
 			.then(
 				tasks => {
-					this.prefetch.leaseTook(performance.now() - askedAt);
+					const took = performance.now() - askedAt;
+					// A held call's time is the wait for work, not a round trip.
+					if (waitMillis === 0) this.prefetch.leaseTook(took);
+					this.starved = tasks.length < free;
+					if (this.starved && this.options.leaseWaitMillis) {
+						// Less work than slots: ask for the rest with a call the scheduler holds until there is some, unless
+						// one is out. A held call that brought work, or was held to the end of its wait, is followed by
+						// another at once; one answered early with nothing (a scheduler stopping, this worker draining)
+						// waits for the next poll, so as not to ask in a loop.
+						if (waitMillis === 0 ? !this.holding : tasks.length > 0 || took >= waitMillis / 2) this.pump();
+					}
 					for (const task of tasks) {
 						if (this.accepting && this.busy < concurrency) this.run(task);
 						else this.waiting.push(task);
 					}
+					// The scheduler counts an attempt of a held call's task only once this worker is known to have it.
+					if (waitMillis > 0 && tasks.length > 0) void this.renewLeases();
 				},
 				err => this.host.logger.debug("lease failed; retrying at the next poll", err?.message)
 			)
 			.finally(() => {
 				this.requested -= free;
+				if (waitMillis > 0) this.holding = false;
 				this.leasesInFlight.delete(leasing);
 			});
 		this.leasesInFlight.add(leasing);

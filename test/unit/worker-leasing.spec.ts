@@ -5,8 +5,9 @@ import { Prefetch } from "../../src/worker/prefetch";
 import { SchedulerClient, TaskWorker } from "../../src/worker/worker";
 
 /** A scheduler whose lease answers the test releases by hand, with a handler the test ends by hand. */
-function setup(concurrency: number, prefetch?: Prefetch) {
-	const leases: { capacity: number; answer: (tasks: LeasedTask[]) => void }[] = [];
+function setup(concurrency: number, prefetch?: Prefetch, leaseWaitMillis?: number) {
+	const leases: { capacity: number; waitMillis?: number; answer: (tasks: LeasedTask[]) => void }[] = [];
+	const renewals: string[][] = [];
 	const released: string[] = [];
 	const running = new Map<string, () => void>();
 	const finished: FinishReport[] = [];
@@ -19,8 +20,11 @@ function setup(concurrency: number, prefetch?: Prefetch) {
 		handler: (ctx: any) => new Promise<void>(resolve => running.set(String(ctx.payload), resolve))
 	} as any);
 	const client: SchedulerClient = {
-		lease: capacity => new Promise(answer => leases.push({ capacity, answer })),
-		renew: async () => ({ lost: [], abort: [], leaseExpiresAt: new Date().toISOString() }),
+		lease: (capacity, waitMillis) => new Promise(answer => leases.push({ capacity, waitMillis, answer })),
+		renew: async items => {
+			renewals.push(items.map(i => i.id));
+			return { lost: [], abort: [], leaseExpiresAt: new Date().toISOString() };
+		},
 		finish: async reports => {
 			finished.push(...reports);
 			return reports.map(r => ({ id: r.id, accepted: true }));
@@ -38,14 +42,15 @@ function setup(concurrency: number, prefetch?: Prefetch) {
 		heartbeatMillis: 60000,
 		registry,
 		urls: new UrlPolicy(true),
-		prefetch
+		prefetch,
+		leaseWaitMillis
 	});
 	const tasks = (n: number): LeasedTask[] =>
 		Array.from({ length: n }, () => {
 			const id = `t${next++}`;
 			return { id, type: "held", payload: id, attempt: 1, leaseId: "l", leaseExpiresAt: "", timeoutMillis: 60000 };
 		});
-	return { worker, leases, running, finished, released, tasks };
+	return { worker, leases, renewals, running, finished, released, tasks };
 }
 
 /** A prefetch depth fixed by the test. */
@@ -138,6 +143,61 @@ describe("TaskWorker leasing", () => {
 		await drained;
 		expect([...running.keys()]).toEqual(["t0"]);
 		expect(finished.map(r => r.id)).toEqual(["t1", "t0"]);
+	});
+});
+
+describe("TaskWorker held lease calls", () => {
+	it("after a lease finds no work, asks with one call the scheduler may hold, and confirms what it brings at once", async () => {
+		const { worker, leases, renewals, running, tasks } = setup(4, undefined, 5000);
+		worker.start();
+		await turn();
+		expect(leases.map(l => [l.capacity, l.waitMillis])).toEqual([[4, undefined]]);
+		leases[0].answer([]);
+		await turn();
+		await turn();
+		expect(leases.map(l => [l.capacity, l.waitMillis])).toEqual([
+			[4, undefined],
+			[4, 5000]
+		]);
+
+		// Work arrives for the held call: it runs, and its lease is renewed without waiting for the renewal timer; the
+		// three slots left are asked for at once with another held call.
+		leases[1].answer(tasks(1));
+		await turn();
+		expect(worker.busy).toBe(1);
+		expect(renewals).toEqual([["t0"]]);
+		await turn();
+		expect(leases.slice(2).map(l => [l.capacity, l.waitMillis])).toEqual([[3, 5000]]);
+
+		// While one is held, a slot freed and found empty is not held as well: one held call at a time.
+		running.get("t0")!();
+		await turn();
+		await turn();
+		expect(leases.slice(3).map(l => [l.capacity, l.waitMillis])).toEqual([[1, undefined]]);
+		leases[3].answer([]);
+		await turn();
+		await turn();
+		expect(leases).toHaveLength(4);
+
+		// A drain waits for the held call (the scheduler answers it when the drain's heartbeat arrives).
+		const drained = worker.drain(0);
+		leases[2].answer([]);
+		await drained;
+	});
+
+	it("does not ask again in a loop when a held call is answered early with nothing", async () => {
+		const { worker, leases } = setup(2, undefined, 5000);
+		worker.start();
+		await turn();
+		leases[0].answer([]);
+		await turn();
+		await turn();
+		expect(leases).toHaveLength(2);
+		// A scheduler that is stopping answers at once: the next ask waits for the poll (60 s in this setup).
+		leases[1].answer([]);
+		await turn();
+		await turn();
+		expect(leases).toHaveLength(2);
 	});
 });
 
