@@ -5,7 +5,9 @@
  * cannot be compared. Here both are up at once and their runs alternate (A B, B A, …); the medians compare.
  *
  * Env: AB_A / AB_B — JSON objects of environment variables for the Nightshift processes of each side, plus
- * `"NODE_DEFAULTS": "1"` to run that side with Node's defaults instead of npm start's flags (default: `{}`);
+ * `"NODE_DEFAULTS": "1"` to run that side with Node's defaults instead of npm start's flags, and `"TREE": "<dir>"` to
+ * run that side from another checkout, e.g. a `git worktree` of the base commit with `node_modules` linked (default:
+ * `{}`);
  * AB_MODE — `embedded` (one process, 16 slots) or `cluster` (core + 2 workers × 8 slots on NATS; default);
  * AB_METRIC — `throughput` (batches of 500 no-op tasks, 10,000 a run; default) or `idle` (queued → started p50,
  * 40 tasks one at a time a run); AB_RUNS — runs per side (default 6).
@@ -25,8 +27,8 @@ const sides = [
 ];
 
 async function startSide(name: string, env: Record<string, string>, logDir: string): Promise<NodeHandle> {
-	const { NODE_DEFAULTS, ...nodeEnv } = env;
-	const common = { logDir, env: nodeEnv, nodeDefaults: NODE_DEFAULTS === "1" };
+	const { NODE_DEFAULTS, TREE, ...nodeEnv } = env;
+	const common = { logDir, env: nodeEnv, nodeDefaults: NODE_DEFAULTS === "1", tree: TREE };
 	if (MODE === "embedded")
 		return startNode({ ...common, name: `ab-${name}`, services: ["api", "scheduler", "browser-pool"], workerConcurrency: 16 });
 	const cluster = { ...common, transporter: NATS, namespace: `ab-${process.pid}-${name}`, workerConcurrency: 8 };

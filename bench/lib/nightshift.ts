@@ -36,6 +36,8 @@ export interface NodeOptions {
 	/** Run with Node's own defaults instead of `SHIPPED_NODE_FLAGS`. */
 	nodeDefaults?: boolean;
 	env?: Record<string, string>;
+	/** Run the `src/main.ts` of another checkout (with its own or a linked node_modules). */
+	tree?: string;
 }
 
 /** Starts one `src/main.ts` process and, if it runs the gateway, waits until `/health` answers. */
@@ -67,7 +69,8 @@ export async function startNode(opts: NodeOptions): Promise<NodeHandle> {
 			...(process.env.BENCH_CHILD_FLAGS ?? "").split(" ").filter(Boolean)
 		],
 		preload: [PROBE],
-		logDir: opts.logDir
+		logDir: opts.logDir,
+		cwd: opts.tree
 	});
 	const handle: NodeHandle = { child, nodeId };
 	if (port) {

@@ -61,6 +61,8 @@ export interface SpawnOptions {
 	/** Extra modules to preload after tsx (absolute paths). */
 	preload?: string[];
 	logDir: string;
+	/** Directory the script is resolved in (another checkout of the repository); this one by default. */
+	cwd?: string;
 }
 
 let seq = 0;
@@ -78,7 +80,7 @@ export function spawnNode(opts: SpawnOptions): Child {
 	for (const p of opts.preload ?? []) args.push("--import", pathToImport(p));
 	args.push(opts.script);
 	const proc = spawn(process.execPath, args, {
-		cwd: ROOT,
+		cwd: opts.cwd ?? ROOT,
 		env: { ...process.env, ...opts.env },
 		stdio: ["ignore", fd, fd, "ipc"]
 	});
