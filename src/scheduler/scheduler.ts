@@ -655,6 +655,8 @@ export class Scheduler {
 			{ status: "running", "lease.expiresAt": { $lt: isoNow() } },
 			{ projection: { lease: 1 } }
 		);
+		// A worker that stopped renewing is likely gone: its held calls would take these tasks straight back.
+		for (const owner of new Set(expired.map(doc => doc.lease!.owner))) this.held.releaseAll(owner);
 		let requeued = 0;
 		for (const doc of expired) if (await this.returnToQueue(doc._id, doc.lease!.id, "lease-expired")) requeued++;
 		if (requeued > 0) this.host.logger.warn(`${requeued} expired leases: their tasks are queued again`);

@@ -4,6 +4,7 @@ import { createStore, IN_MEMORY, Store } from "../../src/store";
 import { TaskRegistry } from "../../src/tasks/registry";
 import { UrlPolicy } from "../../src/tasks/url-policy";
 import noop from "../../tasks/noop";
+import { waitFor } from "../helpers/broker";
 
 /** One event-loop turn: every promise settled by then has run its callbacks. */
 const turn = () => new Promise(resolve => setImmediate(resolve));
@@ -12,6 +13,7 @@ const turn = () => new Promise(resolve => setImmediate(resolve));
 describe("held lease calls", () => {
 	let store: Store;
 	let scheduler: Scheduler;
+	let leaseMillis = 10_000;
 	let events: { event: string; payload: any }[];
 	let broadcasts: number;
 
@@ -31,7 +33,7 @@ describe("held lease calls", () => {
 		};
 		scheduler = new Scheduler(store.collection<TaskDoc>("tasks"), host, {
 			nodeId: "s",
-			leaseMillis: 10000,
+			leaseMillis,
 			registry,
 			policy: new UrlPolicy(true),
 			workerStaleMillis: 10000
@@ -42,6 +44,7 @@ describe("held lease calls", () => {
 	afterEach(async () => {
 		scheduler.stop();
 		await store.close();
+		leaseMillis = 10_000;
 	});
 
 	/** Settles with the answer, or stays pending: lets a test ask "answered yet?" without waiting for it. */
@@ -102,5 +105,18 @@ describe("held lease calls", () => {
 		expect((await scheduler.renew("w1", [{ id, leaseId: task.leaseId }])).lost).toEqual([]);
 		expect(await scheduler.nodeLeft("w1")).toBe(1);
 		expect(await scheduler.get(id)).toMatchObject({ status: "failed", attempts: 1 });
+	});
+
+	describe("with leases that expire at once", () => {
+		beforeAll(() => void (leaseMillis = 1));
+		it("gives a task of an expired lease to a live worker's held call, not back to its silent owner's", async () => {
+			const { id } = await scheduler.submit({ type: "noop" });
+			expect((await scheduler.lease("silent", 1))[0].id).toBe(id);
+			const silent = scheduler.lease("silent", 1, 10_000);
+			const alive = scheduler.lease("alive", 1, 10_000);
+			await waitFor(async () => (await scheduler.sweepExpiredLeases()) === 1, 5000, "the lease to expire");
+			expect(await silent).toEqual([]);
+			expect(await alive).toEqual([expect.objectContaining({ id, attempt: 2 })]);
+		});
 	});
 });
