@@ -6,8 +6,8 @@ import { SseHub } from "../src/api/sse-hub";
 import { createArtifactStore } from "../src/artifacts";
 import { clusterPool } from "../src/browser/cluster-pool";
 import { isLoopback } from "../src/config";
-import { ArtifactNotFoundError, ERROR_TYPES, UnauthorizedError } from "../src/errors";
-import { EVENTS } from "../src/events";
+import { ArtifactNotFoundError, ERROR_TYPES, UnauthorizedError, UnknownEventError } from "../src/errors";
+import { EVENTS, STREAMED_EVENTS } from "../src/events";
 import { configOf } from "../src/runtime";
 
 type Req = IncomingMessage & { $params: Record<string, string>; $ctx: Context };
@@ -180,10 +180,21 @@ const ApiService = {
 			}
 		},
 
-		/** `GET /api/events`: every task and profile event, optionally only the task events of one `type`. */
+		/**
+		 * `GET /api/events`: every task and profile event; `type` keeps the task events of one task type, `event` only
+		 * the named events (comma-separated, e.g. `task.completed,task.failed`: a client counting outcomes need not
+		 * read three events per task).
+		 */
 		streamAll(this: any, req: Req, res: ServerResponse) {
 			const type = req.$params.type;
-			this.hub.open({ res, accepts: (_e: string, p: any) => !type || p.taskType === type || p.taskType === undefined });
+			const names = String(req.$params.event ?? "").split(",").map(n => n.trim()).filter(Boolean);
+			const unknown = names.filter(n => !STREAMED_EVENTS.includes(n));
+			if (unknown.length > 0) return this.settings.onError.call(this, req, res, new UnknownEventError(unknown, STREAMED_EVENTS));
+			const wanted = names.length > 0 ? new Set(names) : undefined;
+			this.hub.open({
+				res,
+				accepts: (e: string, p: any) => (!wanted || wanted.has(e)) && (!type || p.taskType === type || p.taskType === undefined)
+			});
 		}
 	},
 

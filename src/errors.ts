@@ -50,12 +50,19 @@ export const ERROR_TYPES = {
 	PROFILE_NOT_ACTIVE: "PROFILE_NOT_ACTIVE",
 	PROFILE_DISABLED: "PROFILE_DISABLED",
 	SESSION_NOT_FOUND: "SESSION_NOT_FOUND",
-	NO_BROWSER_CAPACITY: "NO_BROWSER_CAPACITY"
+	NO_BROWSER_CAPACITY: "NO_BROWSER_CAPACITY",
+	UNKNOWN_EVENT: "UNKNOWN_EVENT"
 } as const;
 
 export class UnknownTaskTypeError extends MoleculerClientError {
 	constructor(type: string, known: string[]) {
 		super(`Unknown task type "${type}"`, 422, ERROR_TYPES.UNKNOWN_TASK_TYPE, { type, known });
+	}
+}
+
+export class UnknownEventError extends MoleculerClientError {
+	constructor(names: string[], known: readonly string[]) {
+		super(`Unknown event ${names.map(n => `"${n}"`).join(", ")}`, 422, ERROR_TYPES.UNKNOWN_EVENT, { events: names, known });
 	}
 }
 

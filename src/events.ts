@@ -67,6 +67,9 @@ export const TASK_EVENTS = [
 	EVENTS.TASK_CANCELLED
 ] as const;
 
+/** Every event a client can follow on `GET /api/events`. */
+export const STREAMED_EVENTS: readonly string[] = [...TASK_EVENTS, EVENTS.PROFILE_START, EVENTS.PROFILE_STOP, EVENTS.PROFILE_UPDATE];
+
 export interface TaskQueuedEvent {
 	taskId: string;
 	taskType: string;

@@ -6,13 +6,17 @@ import { NodeHandle, runPool, submit } from "./nightshift";
 import { killHard } from "./procs";
 import { epochNow, sleep, summarize, Summary } from "./stats";
 
-/** Collects task events from `GET /api/events` and lets callers wait for conditions on them. */
+/**
+ * Collects task events from `GET /api/events` and lets callers wait for conditions on them. Given `events`, the stream
+ * carries only those (a client counting completions does not read the queued and started events of every task).
+ */
 export class EventTap {
 	private readonly reader: SseReader;
 	private readonly listeners = new Set<(e: SseEvent) => void>();
 
-	constructor(baseUrl: string) {
-		this.reader = new SseReader(`${baseUrl}/api/events`, e => {
+	constructor(baseUrl: string, events: string[] = []) {
+		const filter = events.length > 0 ? `?event=${events.join(",")}` : "";
+		this.reader = new SseReader(`${baseUrl}/api/events${filter}`, e => {
 			for (const l of this.listeners) l(e);
 		});
 	}
@@ -101,7 +105,7 @@ export async function nightshiftThroughput(
 	/** Submit through `POST /api/tasks/batch` in batches of this size (BullMQ's `addBulk` counterpart); 0: one by one. */
 	batchSize = 0
 ): Promise<ThroughputResult> {
-	const tap = new EventTap(node.baseUrl!);
+	const tap = new EventTap(node.baseUrl!, ["task.completed"]);
 	await tap.open();
 	const tag = `run-${Math.random().toString(36).slice(2)}`;
 	let completed = 0;
@@ -177,7 +181,7 @@ export interface StartLatencyResult {
 
 /** One task at a time on an idle system: submit, wait for its `task.started`, pause `gapMillis`, repeat. */
 export async function idleStartLatency(node: NodeHandle, samples: number, gapMillis: number): Promise<StartLatencyResult> {
-	const tap = new EventTap(node.baseUrl!);
+	const tap = new EventTap(node.baseUrl!, ["task.started"]);
 	await tap.open();
 	const started = new Map<string, number>();
 	const waiters = new Map<string, (t: number) => void>();
@@ -226,7 +230,7 @@ export async function progressLatency(
 	steps: number,
 	intervalMillis: number
 ): Promise<Summary & { expected: number }> {
-	const tap = new EventTap(node.baseUrl!);
+	const tap = new EventTap(node.baseUrl!, ["task.progress", "task.completed", "task.failed"]);
 	await tap.open();
 	const latencies: number[] = [];
 	const ids = new Set<string>();
@@ -336,7 +340,7 @@ export async function failover(
 	perWorker: number,
 	taskMillis: number
 ): Promise<FailoverResult> {
-	const tap = new EventTap(core.baseUrl!);
+	const tap = new EventTap(core.baseUrl!, ["task.started"]);
 	await tap.open();
 	const startedOn = new Map<string, string>();
 	const restarts = new Map<string, number>();

@@ -94,7 +94,7 @@ export async function runNightshift({ urls, concurrency, screenshot }: PeerOptio
  * measured node's work); answers the tasks.
  */
 async function runBatch(api: HttpClient, baseUrl: string, urls: string[], options: object): Promise<any[]> {
-	const tap = new EventTap(baseUrl);
+	const tap = new EventTap(baseUrl, ["task.completed", "task.failed", "task.cancelled"]);
 	await tap.open();
 	const ended = new Set<string>();
 	let allEnded!: () => void;

@@ -187,6 +187,22 @@ describe("HTTP gateway", () => {
 		);
 		expect(all.filter(e => e.data.taskId === submittedId).map(e => e.event)).toEqual(["task.queued", "task.started", "task.completed"]);
 	});
+
+	it("streams only the events a client names, and refuses an unknown name", async () => {
+		let submittedId = "";
+		const outcomes = await readEvents(
+			`${base}/api/events?event=task.completed,task.failed`,
+			async () => {
+				submittedId = (await json(await post("/api/tasks", { type: "noop" }))).body.id;
+			},
+			seen => seen.some(e => e.event === "task.completed" && e.data.taskId === submittedId)
+		);
+		expect(new Set(outcomes.map(e => e.event))).toEqual(new Set(["task.completed"]));
+
+		const refused = await json(await fetch(`${base}/api/events?event=task.completed,task.done`));
+		expect(refused.status).toBe(422);
+		expect(refused.body).toMatchObject({ type: "UNKNOWN_EVENT", data: { events: ["task.done"] } });
+	});
 });
 
 describe("HTTP gateway with API keys", () => {
