@@ -147,9 +147,11 @@ export const CONFIG_SCHEMA = {
 	),
 	chromiumPath: option("CHROMIUM_PATH", "/usr/bin/chromium", str, "Chromium executable the browser pool launches (Debian's `chromium`)."),
 	maxBrowsers: option("MAX_BROWSERS", 2, int(1, 64), "Browsers one `browser-pool` node runs at most."),
+	// 10 = the default WORKER_CONCURRENCY plus WARM_CONTEXTS: with 8, a fully busy default node launched a second browser
+	// only to hold its two prepared contexts (a browser, GPU and network process more for the same work).
 	maxContextsPerBrowser: option(
 		"MAX_CONTEXTS_PER_BROWSER",
-		8,
+		10,
 		int(1, 256),
 		"Contexts (sessions, busy or prepared) one browser holds at most. Browser slots of a node: `MAX_BROWSERS` × this."
 	),

@@ -6,8 +6,8 @@
  *   npx tsx bench/pool/pool-alone.ts            # concurrency 4, 120 pages per run, 3 rounds
  *   C=8 N=200 R=5 WARM=0,2 npx tsx bench/pool/pool-alone.ts
  *
- * WARM: comma list of pool variants to compare, each `warmContexts[@contextsPerBrowser]` (default "2"; 8 contexts
- * per browser unless given: the shipped defaults). `WARM=2,2@16` compares a second browser against none.
+ * WARM: comma list of pool variants to compare, each `warmContexts[@contextsPerBrowser]` (default "2"; 10 contexts
+ * per browser unless given: the shipped defaults). `WARM=2,2@8` compares a second browser at concurrency 8 against none.
  * Every run also reports the machine's CPU per page (steadier than pages/s on this drifting VM); BY_PROCESS=1 splits
  * the timed part's CPU by process kind (Chromium browser, renderers, GPU, network service; this node).
  */
@@ -23,9 +23,9 @@ const C = Number(process.env.C ?? 4);
 /** Pages per run, at most the site's 200. */
 const N = Math.min(200, Number(process.env.N ?? 120));
 const ROUNDS = Number(process.env.R ?? 3);
-/** Pool variants: `warmContexts`, optionally `@` contexts per browser (default 8, as shipped). */
+/** Pool variants: `warmContexts`, optionally `@` contexts per browser (default 10, as shipped). */
 const VARIANTS = (process.env.WARM ?? "2").split(",").map(v => {
-	const [warm, perBrowser = "8"] = v.split("@");
+	const [warm, perBrowser = "10"] = v.split("@");
 	return { label: v, warm: Number(warm), perBrowser: Number(perBrowser) };
 });
 const quiet = { debug() {}, info() {}, warn() {} };
