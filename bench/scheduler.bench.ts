@@ -14,7 +14,7 @@
 import os from "node:os";
 import { BullmqBench, ThroughputResult } from "./lib/bullmq";
 import { machineInfo, stealMillis } from "./lib/machine";
-import { assertTaskType, NodeHandle, runPool, SHIPPED_NODE_FLAGS, startNode, submit, waitForWorkers } from "./lib/nightshift";
+import { assertTaskType, NodeHandle, runPool, SHIPPED_NODE_FLAGS, startNode, submit, waitForWarmPools, waitForWorkers } from "./lib/nightshift";
 import { cleanupAll, stopChild, tempDir } from "./lib/procs";
 import {
 	failover,
@@ -96,6 +96,7 @@ async function embeddedPhase(results: Results, logDir: string): Promise<NodeHand
 		workerConcurrency: SLOTS_PER_WORKER * WORKERS
 	});
 	await assertTaskType(node.http!, "progress-probe");
+	await waitForWarmPools(node.http!);
 	await warmup(node, 500);
 
 	log(`embedded: submit latency at ${SUBMIT_RATE}/s for ${SUBMIT_SECONDS} s`);
@@ -194,6 +195,7 @@ async function clusterPhase(results: Results, logDir: string): Promise<Cluster> 
 		Array.from({ length: WORKERS }, (_, i) => startNode({ ...common, name: `worker-${i + 1}`, services: ["browser-pool"] }))
 	);
 	await waitForWorkers(core.http!, workers.map(w => w.nodeId));
+	await waitForWarmPools(core.http!);
 	await warmup(core, 500);
 
 	await runLatencyPhases(results, core, "cluster");

@@ -111,6 +111,22 @@ export async function waitForWorkers(api: HttpClient, nodeIds: string[], timeout
 	}
 }
 
+/**
+ * Waits until every browser-pool node behind `api` has launched Chromium and prepared its contexts (`WARM_CONTEXTS`,
+ * default 2): a node does that just after it starts, and on two cores the launch stalls everything else for a moment
+ * (a measurement started then timed Chromium's start-up, not the scheduler).
+ */
+export async function waitForWarmPools(api: HttpClient, warmContexts = 2, timeoutMillis = 60000): Promise<void> {
+	const deadline = Date.now() + timeoutMillis;
+	for (;;) {
+		const { status, body } = await api.get<any>("/api/pool");
+		const nodes: any[] = status === 200 && Array.isArray(body?.nodes) ? body.nodes : [];
+		if (nodes.length > 0 && nodes.every(n => !n.error && n.warmContexts >= warmContexts)) return;
+		if (Date.now() > deadline) throw new Error(`browser pools not warm within ${timeoutMillis} ms: ${JSON.stringify(body)}`);
+		await sleep(100);
+	}
+}
+
 /** Waits until the scheduler's `/api/task-types` lists `type` (its registry loaded the fixtures). */
 export async function assertTaskType(api: HttpClient, type: string): Promise<void> {
 	const { body } = await api.get<any[]>("/api/task-types");
