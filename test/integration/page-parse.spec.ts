@@ -1,4 +1,5 @@
 import type { ServiceBroker } from "moleculer";
+import { configOf } from "../../src/runtime";
 import { gatewayUrl, startBroker, waitFor } from "../helpers/broker";
 import { startSite, type Site } from "../fixtures/site/site";
 
@@ -154,7 +155,8 @@ describe("page.parse task", () => {
 	it("shows the node's browsers, slots and memory at /api/pool", async () => {
 		const res = await fetch(`${api}/api/pool`);
 		const body = (await res.json()) as any;
-		expect(body.totals).toMatchObject({ nodes: 1, slots: { total: 16 } });
+		const { maxBrowsers, maxContextsPerBrowser } = configOf(broker);
+		expect(body.totals).toMatchObject({ nodes: 1, slots: { total: maxBrowsers * maxContextsPerBrowser } });
 		const node = body.nodes[0];
 		expect(node.browsers[0]).toMatchObject({ pid: expect.any(Number), version: expect.any(String), memoryMb: expect.any(Number) });
 		expect(node.acquire.count).toBeGreaterThan(5);
