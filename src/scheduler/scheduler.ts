@@ -310,28 +310,19 @@ export class Scheduler {
 			...(req.profileId ? { profileId: req.profileId } : {}),
 			dependsOn,
 			status: "queued",
-			runAt: req.runAt ? iso(availableAt) : null,
-			cron: req.cron ?? null,
-			timeZone: req.timeZone ?? null,
+			// The fields of UNSET_UNTIL_USED are stored once they have a value.
+			...(req.runAt ? { runAt: iso(availableAt) } : {}),
+			...(req.cron ? { cron: req.cron } : {}),
+			...(req.timeZone ? { timeZone: req.timeZone } : {}),
 			availableAt: iso(availableAt),
 			maxAttempts: req.maxAttempts ?? type.retry.maxAttempts,
 			timeoutMillis: req.timeoutMs ?? type.timeoutMillis,
 			estimatedDurationMillis: type.estimatedDurationMillis,
 			metadata: req.metadata ?? {},
 			attempts: 0,
-			lease: null,
-			cancelRequested: null,
 			progress: 0,
-			step: null,
-			result: null,
-			error: null,
-			parentId: null,
-			nodeId: null,
 			createdAt: iso(now),
 			updatedAt: iso(now),
-			startedAt: null,
-			finishedAt: null,
-			durationMillis: null,
 			history: [],
 			log: []
 		};
@@ -802,7 +793,7 @@ export class Scheduler {
 
 	private async scheduleNextOccurrence(doc: TaskDoc): Promise<void> {
 		const now = Date.now();
-		const next = nextCronRun(doc.cron!, doc.timeZone, Math.max(now, Date.parse(doc.availableAt)));
+		const next = nextCronRun(doc.cron!, doc.timeZone ?? null, Math.max(now, Date.parse(doc.availableAt)));
 		const occurrence: TaskDoc = {
 			...doc,
 			_id: newId(),
@@ -913,7 +904,7 @@ export class Scheduler {
 			attempt: doc.attempts,
 			maxAttempts: doc.maxAttempts,
 			type: doc.type,
-			cancelRequested: doc.cancelRequested
+			cancelRequested: doc.cancelRequested ?? null
 		};
 	}
 

@@ -73,8 +73,30 @@ export type TaskFields = {
 	log: LogEntry[];
 };
 
+/**
+ * Fields a task stores only once they have a value; the API shows them as `null` until then. A new task carried
+ * thirteen `null`s, and the embedded store (NeDB) copies, checks and serializes every key of a document on every
+ * insert, update and read.
+ */
+export const UNSET_UNTIL_USED = [
+	"runAt",
+	"cron",
+	"timeZone",
+	"lease",
+	"cancelRequested",
+	"step",
+	"result",
+	"error",
+	"parentId",
+	"nodeId",
+	"startedAt",
+	"finishedAt",
+	"durationMillis"
+] as const;
+type UnsetUntilUsed = (typeof UNSET_UNTIL_USED)[number];
+
 /** A task as stored. */
-export type TaskDoc = TaskFields & { _id: string };
+export type TaskDoc = Omit<TaskFields, UnsetUntilUsed> & Partial<Pick<TaskFields, UnsetUntilUsed>> & { _id: string };
 
 /** A task as the API shows it. */
 export type TaskView = Omit<TaskFields, "key"> & { id: string; key: string | null };
@@ -82,7 +104,9 @@ export type TaskView = Omit<TaskFields, "key"> & { id: string; key: string | nul
 /** The public shape: `id` instead of `_id`, `key: null` for a task without one. */
 export function toView(doc: TaskDoc): TaskView {
 	const { _id, key, ...rest } = doc;
-	return { id: _id, ...rest, key: key ?? null };
+	const view = { id: _id, ...rest, key: key ?? null } as TaskView;
+	for (const field of UNSET_UNTIL_USED) if (view[field] === undefined) (view as Record<string, unknown>)[field] = null;
+	return view;
 }
 
 /** What a worker receives for one attempt. */

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { ServiceBroker } from "moleculer";
+import { UNSET_UNTIL_USED } from "../../src/scheduler/task-doc";
 import { startBroker, waitFor } from "../helpers/broker";
 
 const FIXTURES = path.resolve(__dirname, "../fixtures/tasks");
@@ -57,6 +58,18 @@ describe("scheduler through the broker", () => {
 		expect(eventsOf(answer.id)).toEqual(["task.queued", "task.started", "task.completed"]);
 		const completed = seen.find(e => e.taskId === answer.id && e.event === "task.completed")!;
 		expect(completed).toMatchObject({ taskType: "noop", result: { echo: "hi" }, duration: expect.any(Number) });
+	});
+
+	it("stores a new task without its unset fields, and shows them as null", async () => {
+		const { id } = await submit({ type: "noop", runAt: new Date(Date.now() + 60_000).toISOString() });
+		const stored = await (broker.getLocalService("scheduler") as any).scheduler.tasks.findById(id);
+		const unset = UNSET_UNTIL_USED.filter(f => f !== "runAt");
+		expect(Object.keys(stored)).toEqual(expect.not.arrayContaining([...unset]));
+		expect(stored.runAt).toEqual(expect.any(String));
+		const view = await get(id);
+		for (const field of unset) expect(view[field]).toBeNull();
+		expect(view.runAt).toBe(stored.runAt);
+		await broker.call("scheduler.cancel", { id });
 	});
 
 	it("answers the same task for the same idempotency key", async () => {
