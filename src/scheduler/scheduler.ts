@@ -28,7 +28,8 @@ import {
 	TaskDoc,
 	TaskStatus,
 	TaskView,
-	toView
+	toView,
+	UNSET_UNTIL_USED
 } from "./task-doc";
 import { HeldLeases } from "./held-leases";
 import { TaskIndex } from "./task-index";
@@ -468,8 +469,7 @@ export class Scheduler {
 				this.index.drop(id);
 				continue;
 			}
-			this.trackLease(doc);
-			if (held) this.leases.get(id)!.unconfirmed = true;
+			this.trackLease(doc, held);
 			this.host.emit(EVENTS.TASK_STARTED, {
 				taskId: id,
 				taskType: doc.type,
@@ -799,24 +799,16 @@ export class Scheduler {
 			_id: newId(),
 			status: "queued",
 			availableAt: iso(next),
-			runAt: null,
 			attempts: 0,
-			lease: null,
-			cancelRequested: null,
 			progress: 0,
-			step: null,
-			result: null,
-			error: null,
-			parentId: doc.parentId ?? doc._id,
-			nodeId: null,
 			createdAt: iso(now),
 			updatedAt: iso(now),
-			startedAt: null,
-			finishedAt: null,
-			durationMillis: null,
 			history: [],
 			log: []
 		};
+		// What the last occurrence recorded does not carry over; only its schedule and the chain do.
+		for (const field of UNSET_UNTIL_USED) if (field !== "cron" && field !== "timeZone") delete occurrence[field];
+		occurrence.parentId = doc.parentId ?? doc._id;
 		delete occurrence.idempotencyKey;
 		await this.tasks.insert(occurrence);
 		await this.announceQueued(occurrence, new Map());
@@ -894,8 +886,10 @@ export class Scheduler {
 		});
 	}
 
-	private trackLease(doc: TaskDoc): void {
-		this.leases.set(doc._id, this.infoOf(doc));
+	private trackLease(doc: TaskDoc, unconfirmed = false): void {
+		const info = this.infoOf(doc);
+		if (unconfirmed) info.unconfirmed = true;
+		this.leases.set(doc._id, info);
 	}
 
 	private infoOf(doc: TaskDoc): LeaseInfo {
