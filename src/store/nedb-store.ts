@@ -1,7 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import Datastore from "@seald-io/nedb";
+import { installNedbFastPaths } from "./nedb-fast-paths";
 import { Collection, Doc, DuplicateKeyError, FindOptions, IndexOptions, Query, Store, Update } from "./store";
+
+installNedbFastPaths();
 
 /** NeDB rewrites its append-only file at this interval, so a long-running process keeps it small. */
 const COMPACTION_INTERVAL_MILLIS = 10 * 60 * 1000;
