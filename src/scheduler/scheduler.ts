@@ -435,8 +435,8 @@ export class Scheduler {
 	}
 
 	/**
-	 * One conditional write leases the whole batch (`status: "queued"` is the fence), and one read tells which of the
-	 * tasks it got. The batch shares a lease id: (task id, lease id) is still unique to one attempt.
+	 * One conditional write leases the whole batch (`status: "queued"` is the fence) and answers which of the tasks it
+	 * got. The batch shares a lease id: (task id, lease id) is still unique to one attempt.
 	 */
 	private async leaseBatch(ids: string[], nodeId: string, now: number, held = false): Promise<LeasedTask[]> {
 		const lease: Lease = {
@@ -447,14 +447,14 @@ export class Scheduler {
 		};
 		let docs: TaskDoc[];
 		try {
-			await this.tasks.updateMany(
+			docs = await this.tasks.updateManyReturning(
 				{ _id: { $in: ids }, status: "queued" },
 				{
 					$set: { status: "running", lease, nodeId, startedAt: lease.startedAt, updatedAt: lease.startedAt },
 					$inc: { attempts: 1 }
-				}
+				},
+				{ _id: { $in: ids }, "lease.id": lease.id }
 			);
-			docs = await this.tasks.find({ _id: { $in: ids }, "lease.id": lease.id });
 		} catch (err) {
 			this.host.logger.error("lease write failed; the tasks stay queued", { ids, err });
 			for (const id of ids) this.index.requeue(id, now);

@@ -68,6 +68,11 @@ class MongoStoreCollection<T extends Doc> implements Collection<T> {
 		return res.modifiedCount;
 	}
 
+	async updateManyReturning(query: Query, update: Update, written: Query): Promise<T[]> {
+		await this.updateMany(query, update);
+		return this.find(written);
+	}
+
 	async deleteMany(query: Query): Promise<number> {
 		const res = await reachable(this.c.deleteMany(query));
 		return res.deletedCount;

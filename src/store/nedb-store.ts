@@ -172,6 +172,11 @@ class NedbCollection<T extends Doc> implements Collection<T> {
 		return this.durable(numAffected);
 	}
 
+	async updateManyReturning(query: Query, update: Update, _written: Query): Promise<T[]> {
+		const { affectedDocuments } = await this.db.updateAsync(idLast(query) as any, update as any, { multi: true, returnUpdatedDocs: true });
+		return this.durable((affectedDocuments as unknown as T[] | null) ?? []);
+	}
+
 	async deleteMany(query: Query): Promise<number> {
 		return this.durable(await this.db.removeAsync(query as any, { multi: true }));
 	}

@@ -51,6 +51,12 @@ export interface Collection<T extends Doc = Doc> {
 	updateOne(query: Query, update: Update): Promise<T | null>;
 	/** Applies `update` to every matching document; answers how many. */
 	updateMany(query: Query, update: Update): Promise<number>;
+	/**
+	 * `updateMany` that answers the documents it changed, as updated. `written` must match exactly those (a value the
+	 * update sets that no other document holds, such as a new lease id): MongoDB reads them back with it, NeDB has them
+	 * from the write itself.
+	 */
+	updateManyReturning(query: Query, update: Update, written: Query): Promise<T[]>;
 	deleteMany(query: Query): Promise<number>;
 	ensureIndex(field: string, options?: IndexOptions): Promise<void>;
 }

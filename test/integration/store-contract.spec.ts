@@ -86,6 +86,19 @@ function contract(name: string, make: () => Store) {
 			expect(await coll().updateMany({ status: "running" }, { $set: { status: "queued" } })).toBe(2);
 		});
 
+		it("answers the documents a conditional multi-update changed, as updated, and only those", async () => {
+			for (const [_id, status] of [["a", "queued"], ["b", "running"], ["c", "queued"], ["d", "queued"]])
+				await coll().insert({ _id, status, n: 0, tags: [], lease: null });
+			const got = await coll().updateManyReturning(
+				{ _id: { $in: ["a", "b", "c"] }, status: "queued" },
+				{ $set: { status: "running", lease: { id: "l1" } }, $inc: { n: 1 } },
+				{ _id: { $in: ["a", "b", "c"] }, "lease.id": "l1" }
+			);
+			expect(got.map(d => [d._id, d.status, d.n, d.lease?.id]).sort()).toEqual([["a", "running", 1, "l1"], ["c", "running", 1, "l1"]]);
+			expect(await coll().findById("d")).toMatchObject({ status: "queued", n: 0 });
+			expect(await coll().updateManyReturning({ _id: { $in: ["a", "c"] }, status: "queued" }, { $set: { status: "x" } }, { status: "x" })).toEqual([]);
+		});
+
 		it("answers the lease sweep's range query through a sparse index on a nested field, kept up to date", async () => {
 			await coll().ensureIndex("lease.expiresAt", { sparse: true });
 			const past = "2020-01-01T00:00:00.000Z";
