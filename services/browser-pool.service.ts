@@ -190,11 +190,13 @@ const BrowserPoolService: ServiceSchema = {
 	async started(this: any) {
 		await this.proxy.start();
 		this.pool.setProxy(this.proxy.url);
+		this.host.start();
+		// Not awaited: a worker node starts even when no scheduler is up yet, and begins leasing once one is. Nor does it
+		// wait for the warm-up below: a task without a browser needs none (on a fresh node the first one waited ~1 s for
+		// Chromium), and a browser task that comes first waits for the browser being launched or opens a context.
+		this.broker.waitForServices("scheduler", 0, 50).then(() => this.worker.start());
 		// Prepares warm contexts; a Chromium that cannot start is logged, and browser tasks fail with the reason.
 		await this.pool.start();
-		this.host.start();
-		// Not awaited: a worker node starts even when no scheduler is up yet, and begins leasing once one is.
-		this.broker.waitForServices("scheduler", 0, 50).then(() => this.worker.start());
 	},
 
 	async stopped(this: any) {

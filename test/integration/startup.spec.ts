@@ -1,0 +1,38 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { ServiceBroker } from "moleculer";
+import { brokerOptions } from "../../moleculer.config";
+import { SERVICE_SCHEMAS } from "../../services";
+import { testConfig, waitFor } from "../helpers/broker";
+
+describe("a node starting", () => {
+	it("runs a task that needs no browser while its Chromium is still starting", async () => {
+		// A Chromium that never answers: the pool's warm-up waits for it until the launch deadline (5 s). It ends by itself
+		// soon after, as Playwright leaves a launch that timed out running for a while.
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nightshift-slow-chromium-"));
+		const chromium = path.join(dir, "chromium");
+		fs.writeFileSync(chromium, "#!/bin/sh\nexec sleep 7\n", { mode: 0o755 });
+		const config = testConfig({ chromiumPath: chromium, warmContexts: 1, browserLaunchTimeoutMillis: 5000 });
+		const broker = new ServiceBroker(brokerOptions(config));
+		for (const name of ["scheduler", "browser-pool"]) broker.createService(SERVICE_SCHEMAS[name]);
+		let warmUpOver = false;
+		const starting = broker.start().finally(() => (warmUpOver = true));
+		try {
+			await broker.waitForServices("scheduler");
+			const { id } = await broker.call<any, any>("scheduler.submit", { type: "noop", payload: { echo: "early" } });
+			const task = await waitFor(async () => {
+				const t = await broker.call<any, any>("scheduler.get", { id });
+				return t.status === "completed" ? t : null;
+			}, 4000, "the noop task to complete");
+			expect(task.result).toMatchObject({ echo: "early" });
+			// Done before the launch deadline: the worker did not wait for the warm-up to end.
+			expect(warmUpOver).toBe(false);
+			expect((broker.getLocalService("browser-pool") as any).pool.status().browsers).toEqual([]);
+		} finally {
+			await starting.catch(() => undefined);
+			await broker.stop();
+			fs.rmSync(dir, { recursive: true, force: true });
+		}
+	});
+});
