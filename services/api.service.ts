@@ -31,6 +31,14 @@ function normalizeError(err: any): { name: string; message: string; code: number
 		return { name: "PayloadTooLargeError", message: "Request body is too large", code: 413, type: ERROR_TYPES.PAYLOAD_TOO_LARGE, data: { limit: err.limit } };
 	if (err?.type === "entity.parse.failed")
 		return { name: "InvalidJsonError", message: "Request body is not valid JSON", code: 400, type: ERROR_TYPES.INVALID_JSON };
+	// moleculer-web's answer for a route whose service no node runs (yet): a node starting, or a gateway alone.
+	if (err?.name === "ServiceUnavailableError" && !err.type)
+		return {
+			name: "ServiceUnavailableError",
+			message: "No node runs the service behind this route yet (it is starting, or not deployed): retry shortly",
+			code: 503,
+			type: ERROR_TYPES.SERVICE_UNAVAILABLE
+		};
 	const code = Number.isInteger(err?.code) && err.code >= 400 && err.code < 600 ? err.code : 500;
 	return {
 		name: err?.name ?? "Error",
@@ -57,6 +65,8 @@ const ApiService = {
 		onError(this: any, req: IncomingMessage, res: ServerResponse, err: any) {
 			const body = normalizeError(err);
 			if (body.code === 500) this.logger.error("request failed", { url: req.url, err });
+			// Every 503 here is a service, store or browser capacity that comes back: tell clients when to try again.
+			if (body.code === 503) res.setHeader("Retry-After", "1");
 			res.setHeader("Content-Type", "application/json; charset=utf-8");
 			res.writeHead(body.code);
 			res.end(JSON.stringify(body));

@@ -224,6 +224,23 @@ describe("HTTP gateway with API keys", () => {
 	});
 });
 
+describe("HTTP gateway without a scheduler", () => {
+	let broker: ServiceBroker;
+	beforeAll(async () => {
+		broker = await startBroker({}, ["api"]);
+	});
+	afterAll(() => broker.stop());
+
+	it("answers 503 SERVICE_UNAVAILABLE with Retry-After while no node runs the scheduler, and stays up", async () => {
+		const base = gatewayUrl(broker);
+		const res = await fetch(`${base}/api/tasks`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ type: "noop" }) });
+		expect(res.headers.get("retry-after")).toBe("1");
+		expect(await json(res)).toMatchObject({ status: 503, body: { name: "ServiceUnavailableError", code: 503, type: "SERVICE_UNAVAILABLE" } });
+		expect(await json(await fetch(`${base}/health/background-tasks`))).toMatchObject({ status: 200, body: { status: "degraded" } });
+		expect((await fetch(`${base}/health`)).status).toBe(200);
+	});
+});
+
 describe("dashboard", () => {
 	let broker: ServiceBroker;
 	beforeAll(async () => {
