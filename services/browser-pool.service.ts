@@ -111,6 +111,7 @@ const BrowserPoolService: ServiceSchema = {
 				retireBrowserAfterSessions: config.browserRetireAfterSessions,
 				browserIdleSecs: config.browserIdleSecs,
 				warmContexts: config.warmContexts,
+				workerConcurrency: config.workerConcurrency,
 				maxContextUses: config.contextMaxUses,
 				launchTimeoutMillis: config.browserLaunchTimeoutMillis,
 				operationTimeoutMillis: config.browserOperationTimeoutMillis,

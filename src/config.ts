@@ -159,7 +159,7 @@ export const CONFIG_SCHEMA = {
 		"WARM_CONTEXTS",
 		2,
 		int(0, 256),
-		"Contexts kept ready ahead of demand, so a task gets a page without waiting for one (0: none, Chromium starts on first use)."
+		"Contexts kept ready ahead of demand, so a task gets a page without waiting for one (0: none, Chromium starts on first use). Never more default contexts in all than `WORKER_CONCURRENCY`."
 	),
 	contextMaxUses: option(
 		"CONTEXT_MAX_USES",

@@ -1,13 +1,16 @@
 /**
  * `BrowserPool` alone against plain Playwright, in one process, interleaved: no scheduler, no HTTP, no store, no guard
- * proxy. Each worker loops acquire → goto → extract → release (not awaited, as the worker does), so what differs from
- * plain Playwright is the pool itself: prepared contexts, in-place recycling between tasks, limit checks.
+ * proxy. Each worker loops acquire → goto → extract → release, so what differs from plain Playwright is the pool
+ * itself: prepared contexts, in-place recycling between tasks, limit checks.
  *
  *   npx tsx bench/pool/pool-alone.ts            # concurrency 4, 120 pages per run, 3 rounds
- *   C=8 N=200 R=5 WARM=0,2 npx tsx bench/pool/pool-alone.ts
+ *   C=8 N=200 R=5 WARM=2h,2 npx tsx bench/pool/pool-alone.ts
  *
- * WARM: comma list of pool variants to compare, each `warmContexts[@contextsPerBrowser]` (default "2"; 10 contexts
- * per browser unless given: the shipped defaults). `WARM=2,2@8` compares a second browser at concurrency 8 against none.
+ * WARM: comma list of pool variants to compare, each `warmContexts[@contextsPerBrowser][h]` (default "2h"; 10 contexts
+ * per browser unless given: the shipped defaults). `h`: each worker waits for its released context to be cleared
+ * before its next page, and the pool prepares no more contexts than C — as the shipped worker does; without it, the
+ * release is not awaited (the worker before 2026-11-30 evening). `WARM=2@8h` compares a second browser at concurrency
+ * 8; USES=1 prints how many pages each context served.
  * Every run also reports the machine's CPU per page (steadier than pages/s on this drifting VM); BY_PROCESS=1 splits
  * the timed part's CPU by process kind (Chromium browser, renderers, GPU, network service; this node).
  */
@@ -24,9 +27,9 @@ const C = Number(process.env.C ?? 4);
 const N = Math.min(200, Number(process.env.N ?? 120));
 const ROUNDS = Number(process.env.R ?? 3);
 /** Pool variants: `warmContexts`, optionally `@` contexts per browser (default 10, as shipped). */
-const VARIANTS = (process.env.WARM ?? "2").split(",").map(v => {
-	const [warm, perBrowser = "10"] = v.split("@");
-	return { label: v, warm: Number(warm), perBrowser: Number(perBrowser) };
+const VARIANTS = (process.env.WARM ?? "2h").split(",").map(v => {
+	const [warm, perBrowser = "10"] = v.replace(/h$/, "").split("@");
+	return { label: v, warm: Number(warm), perBrowser: Number(perBrowser), hold: v.endsWith("h") };
 });
 const quiet = { debug() {}, info() {}, warn() {} };
 
@@ -47,7 +50,7 @@ async function costed<T>(pages: number, fn: () => Promise<T>): Promise<T & { cpu
 	return { ...result, cpuPerPage: (busyMillis() - cpu0) / pages, stealMillis: stealMillis() - steal0 };
 }
 
-async function pooled(urls: string[], warmContexts: number, perBrowser: number): Promise<Omit<PoolRun, "cpuPerPage">> {
+async function pooled(urls: string[], warmContexts: number, perBrowser: number, hold: boolean): Promise<Omit<PoolRun, "cpuPerPage">> {
 	const pool = new BrowserPool(
 		{
 			executablePath: CHROMIUM_PATH,
@@ -56,6 +59,8 @@ async function pooled(urls: string[], warmContexts: number, perBrowser: number):
 			retireBrowserAfterSessions: 500,
 			browserIdleSecs: 120,
 			warmContexts,
+			// As the worker runs it: a slot keeps its context until it is cleared.
+			workerConcurrency: hold ? C : undefined,
 			maxContextUses: 50,
 			launchTimeoutMillis: 30_000,
 			operationTimeoutMillis: 30_000,
@@ -72,7 +77,8 @@ async function pooled(urls: string[], warmContexts: number, perBrowser: number):
 				await session.page.goto(url);
 				await extractPage(session.page);
 			} finally {
-				void pool.release(session);
+				const released = pool.release(session);
+				if (hold) await released;
 			}
 		};
 		await Promise.all(Array.from({ length: C }, () => visit(urls[0])));
@@ -87,6 +93,7 @@ async function pooled(urls: string[], warmContexts: number, perBrowser: number):
 		const pagesPerSec = N / ((performance.now() - t0) / 1000);
 		timedEnd?.();
 		const status = pool.status();
+		if (process.env.USES) console.log(`uses: ${(pool as any).contexts().map((c: any) => c.uses).join(",")}`);
 		return {
 			pagesPerSec,
 			acquireP50: status.acquire.p50Millis,
@@ -118,7 +125,7 @@ async function main(): Promise<void> {
 		for (let round = 0; round < ROUNDS; round++) {
 			plainRuns.push(await costed(N, () => runPlainPlaywright({ urls: site.pageUrls.slice(0, N), concurrency: C, screenshot: false, onTimed: byProcess("plain") })));
 			// The pool's warm-up visits one page per worker.
-			for (const v of VARIANTS) poolRuns.get(v.label)!.push(await costed(N + C, () => pooled(site.pageUrls, v.warm, v.perBrowser)));
+			for (const v of VARIANTS) poolRuns.get(v.label)!.push(await costed(N + C, () => pooled(site.pageUrls, v.warm, v.perBrowser, v.hold)));
 		}
 		const f = (x: number) => x.toFixed(2);
 		console.log(`concurrency ${C}, ${N} pages per run, ${ROUNDS} rounds; pages/s per round`);

@@ -22,6 +22,12 @@ export interface BrowserPoolOptions {
 	browserIdleSecs: number;
 	/** Contexts kept ready ahead of demand. @default 2 */
 	warmContexts: number;
+	/**
+	 * Tasks the node's worker runs at once (`WORKER_CONCURRENCY`). Contexts are prepared only while the node has fewer
+	 * default contexts than this: a worker's slot keeps its context until the context is cleared, so more are never in
+	 * use at once, and idle extra ones cost Chromium CPU (BENCHMARKS.md). Unset: no such bound.
+	 */
+	workerConcurrency?: number;
 	/** A context is recycled by clearing up to this many times, then replaced. @default 50 */
 	maxContextUses: number;
 	launchTimeoutMillis: number;
@@ -77,6 +83,8 @@ interface PooledContext {
 	broken: boolean;
 	/** Being cleared for the next session. */
 	recycling: boolean;
+	/** When it was last cleared (0: never used): the context cleared last is handed out first. */
+	idleSince: number;
 	/** A session set its own viewport: put back on recycling. */
 	viewportChanged: boolean;
 	/** Permissions the context was created with. */
@@ -245,11 +253,12 @@ export class BrowserPool {
 			pooled.owner.closing ||
 			this.closed;
 		if (pooled.owner.sessionsServed >= this.options.retireBrowserAfterSessions) pooled.owner.retiring = true;
-		if (replace) return this.discard(pooled).finally(() => this.slotFreed());
+		if (replace) return this.replace(pooled).finally(() => this.slotFreed());
 		pooled.recycling = true;
 		return this.recycle(pooled).then(
 			() => {
 				pooled.recycling = false;
+				pooled.idleSince = performance.now();
 				this.contextFreed();
 				this.slotFreed();
 			},
@@ -368,8 +377,14 @@ export class BrowserPool {
 		return this.contexts().filter(c => !c.session && !c.recycling && !c.broken);
 	}
 
+	/**
+	 * The idle context of that identity cleared last: its renderer is the warm one. Rotating a load over more contexts
+	 * than it keeps busy costs Chromium ~15 % more CPU per page (BENCHMARKS.md, "What rotating over more contexts
+	 * costs"), so prepared contexts wait in reserve until the used ones are all busy.
+	 */
 	private takeIdle(signature: string): PooledContext | undefined {
-		const match = this.idleContexts().find(c => c.signature === signature);
+		let match: PooledContext | undefined;
+		for (const c of this.idleContexts()) if (c.signature === signature && (!match || c.idleSince > match.idleSince)) match = c;
 		// Taken at once: the caller awaits before it sets the session.
 		if (match) match.session = PLACEHOLDER;
 		return match;
@@ -385,9 +400,11 @@ export class BrowserPool {
 			if (this.closed) throw poolClosed();
 			const idle = this.takeIdle(signature);
 			if (idle) return { pooled: idle, warm: true };
-			// A context being cleared is ready in tens of milliseconds; a new one costs hundreds and a process's memory.
-			// Each such context is waited for by one session at most: the others open a context of their own.
-			const soonFree = this.contexts().filter(c => c.recycling && c.signature === signature).length;
+			// A context being cleared is ready in tens of milliseconds; a new one costs hundreds and a process's memory,
+			// and one being prepared is further along than a new one would be. Each such context is waited for by one
+			// session at most: the others open a context of their own.
+			const soonFree =
+				this.contexts().filter(c => c.recycling && c.signature === signature).length + (signature === "" ? this.preparing.size : 0);
 			if (soonFree > this.waitingForRecycle) {
 				this.waitingForRecycle++;
 				try {
@@ -426,6 +443,7 @@ export class BrowserPool {
 			origins: new Set(),
 			broken: false,
 			recycling: false,
+			idleSince: 0,
 			viewportChanged: false,
 			permissions: options.permissions ?? []
 		};
@@ -539,6 +557,18 @@ export class BrowserPool {
 		if (pooled.owner.retiring && ![...pooled.owner.contexts].some(c => c.session)) await this.closeBrowser(pooled.owner);
 	}
 
+	/**
+	 * Closes a context that must not serve again and, for a default context under demand, prepares its successor at
+	 * the same time. A worker's slot stays taken until this settles, so the slot's next task finds a context ready
+	 * instead of waiting for a new one (every `maxContextUses` tasks, and after an aborted attempt). Never rejects.
+	 */
+	private async replace(pooled: PooledContext): Promise<void> {
+		const discarding = this.discard(pooled);
+		if (pooled.signature !== "" || this.closed || !this.warmWanted) return discarding;
+		const successor = this.prepareOne(() => true).catch(err => this.logger.warn("could not prepare a browser context", err?.message));
+		await Promise.all([discarding, successor]);
+	}
+
 	private onTrip(pooled: PooledContext, session: ActiveSession, err: Error, onFailure: (err: Error) => void): void {
 		this.logger.warn(`session ${session.id} of task ${session.taskId}: ${err.message}`);
 		pooled.broken = true;
@@ -553,23 +583,13 @@ export class BrowserPool {
 		this.toppingUp = true;
 		try {
 			// Contexts being cleared count as ready: they are, in a moment.
-			const ready = () => this.contexts().filter(c => c.signature === "" && !c.broken && (!c.session || c.recycling)).length;
-			while (!this.closed && this.warmWanted && ready() < this.options.warmContexts) {
+			const usable = () => this.contexts().filter(c => c.signature === "" && !c.broken);
+			const ready = () => usable().filter(c => !c.session || c.recycling).length;
+			const bound = this.options.workerConcurrency ?? Infinity;
+			const wanted = () => ready() < this.options.warmContexts && usable().length < bound;
+			while (!this.closed && this.warmWanted && wanted()) {
 				if (this.contexts().length >= this.capacity) break;
-				const owner = await this.browserWithRoom();
-				if (!owner) break;
-				if (!this.hasRoom(owner)) continue;
-				const { options } = contextOptions(undefined, this.version);
-				const preparing = this.createContext(owner, "", options).then(pooled => {
-					pooled.session = undefined;
-				});
-				this.preparing.add(preparing);
-				try {
-					await preparing;
-				} finally {
-					this.preparing.delete(preparing);
-					this.contextFreed();
-				}
+				if (!(await this.prepareOne(wanted))) break;
 			}
 		} catch (err: any) {
 			this.logger.warn("could not prepare a browser context", err?.message);
@@ -578,6 +598,27 @@ export class BrowserPool {
 		}
 	}
 	private toppingUp = false;
+
+	/**
+	 * Prepares one default context on a browser with room, if `stillWanted()` once that browser is found (sessions may
+	 * have opened contexts of their own meanwhile). False when none was prepared.
+	 */
+	private async prepareOne(stillWanted: () => boolean): Promise<boolean> {
+		const owner = await this.browserWithRoom();
+		if (!owner || !stillWanted() || !this.hasRoom(owner)) return false;
+		const { options } = contextOptions(undefined, this.version);
+		const preparing = this.createContext(owner, "", options).then(pooled => {
+			pooled.session = undefined;
+		});
+		this.preparing.add(preparing);
+		try {
+			await preparing;
+			return true;
+		} finally {
+			this.preparing.delete(preparing);
+			this.contextFreed();
+		}
+	}
 	/** Warm contexts being created: a session waits for one rather than fail when the browsers are full. */
 	private readonly preparing = new Set<Promise<void>>();
 	private freedWaiters: (() => void)[] = [];

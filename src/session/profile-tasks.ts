@@ -1,6 +1,6 @@
 import type { BrowserPool, SessionRequest } from "../browser/browser-pool";
 import type { PoolSession } from "../browser/session";
-import type { BrowserSource } from "../worker/run-attempt";
+import type { BrowserSource, Released } from "../worker/run-attempt";
 import type { ProfileSessionHost } from "./profile-host";
 
 /** session-manager, as a task running inside a profile uses it. */
@@ -37,12 +37,16 @@ export class ProfileTaskBrowsers implements BrowserSource {
 		return session;
 	}
 
-	async release(session: PoolSession, discard: boolean): Promise<void> {
+	release(session: PoolSession, discard: boolean): Released {
 		const profileId = this.profileOf.get(session.id);
 		// A plain task reports without waiting for its context to be cleared.
-		if (!profileId) return void this.pool.release(session, discard);
+		if (!profileId) return { reportable: Promise.resolve(), cleared: this.pool.release(session, discard) };
 		this.profileOf.delete(session.id);
 		// A failed stop is session-manager's to retry and dead-letter; the task's outcome stands.
-		await this.sessions.stop(profileId).catch(() => undefined);
+		const stopped = this.sessions.stop(profileId).then(
+			() => undefined,
+			() => undefined
+		);
+		return { reportable: stopped, cleared: stopped };
 	}
 }

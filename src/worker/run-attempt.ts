@@ -20,6 +20,8 @@ export interface AttemptHooks {
 	log(entry: LogEntry): void;
 	/** This node's browser pool (nodes without one refuse browser tasks). */
 	browsers?: BrowserSource;
+	/** The attempt used a browser context: its slot stays taken until `cleared` settles (after the report). */
+	holdSlot?(cleared: Promise<void>): void;
 	artifacts?: ArtifactStore;
 }
 
@@ -28,10 +30,18 @@ export interface BrowserSource {
 	acquire(request: SessionRequest): Promise<PoolSession>;
 	/**
 	 * `discard`: the attempt was aborted and may still touch the page; replace the context instead of clearing it.
-	 * Awaited before the attempt reports: a profile's session is stopped (its state saved) before its next task starts.
+	 * The attempt reports once `reportable` settles (a profile's session is stopped, its state saved, before its next
+	 * task can start); `cleared`, when the context is ready for the next task.
 	 */
-	release(session: PoolSession, discard: boolean): void | Promise<void>;
+	release(session: PoolSession, discard: boolean): Released;
 }
+
+export interface Released {
+	reportable: Promise<void>;
+	cleared: Promise<void>;
+}
+
+const NOTHING_HELD: Released = { reportable: Promise.resolve(), cleared: Promise.resolve() };
 
 /**
  * Runs one attempt of a task: builds its context, enforces the timeout, and turns whatever happens into a report.
@@ -85,10 +95,12 @@ export async function runAttempt(type: TaskType, task: LeasedTask, hooks: Attemp
 		clearTimeout(timer);
 		if (session) {
 			const aborted = controller.signal.aborted;
-			await session.then(
+			const released = session.then(
 				s => hooks.browsers!.release(s, aborted),
-				() => undefined
+				() => NOTHING_HELD
 			);
+			hooks.holdSlot?.(released.then(r => r.cleared));
+			await released.then(r => r.reportable);
 		}
 	}
 }

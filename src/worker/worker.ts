@@ -81,6 +81,12 @@ export class TaskWorker {
 	private starved = false;
 	/** A lease call held at the scheduler is out (one at a time; other free slots are asked for as usual). */
 	private holding = false;
+	/**
+	 * Slots whose attempt has ended but whose browser context is still being cleared. The slot is not free before the
+	 * context is: the next task then gets that context, warm and ready, instead of a prepared one while this one is
+	 * cleared — which would rotate the load over more contexts than run at once (BENCHMARKS.md).
+	 */
+	private clearing = 0;
 	private pumpScheduled = false;
 	private flushScheduled = false;
 	private processed = 0;
@@ -205,7 +211,7 @@ export class TaskWorker {
 	private leaseFreeSlots(): void {
 		if (!this.accepting) return;
 		const { concurrency } = this.options;
-		const free = concurrency + this.prefetch.depth(concurrency) - this.busy - this.waiting.length - this.requested;
+		const free = concurrency + this.prefetch.depth(concurrency) - this.busy - this.clearing - this.waiting.length - this.requested;
 		if (free <= 0) return;
 		this.requested += free;
 		const waitMillis = this.starved && !this.holding ? (this.options.leaseWaitMillis ?? 0) : 0;
@@ -227,7 +233,7 @@ export class TaskWorker {
 						if (waitMillis === 0 ? !this.holding : tasks.length > 0 || took >= waitMillis / 2) this.pump();
 					}
 					for (const task of tasks) {
-						if (this.accepting && this.busy < concurrency) this.run(task);
+						if (this.accepting && this.hasFreeSlot()) this.run(task);
 						else this.waiting.push(task);
 					}
 					// The scheduler counts an attempt of a held call's task only once this worker is known to have it.
@@ -261,6 +267,7 @@ export class TaskWorker {
 					browsers: this.options.browsers,
 					artifacts: this.options.artifacts,
 					controller: attempt.controller,
+					holdSlot: cleared => this.holdSlot(cleared),
 					progress: (percent, step) => attempt.throttle.report(this.progressEvent(attempt, percent, step)),
 					log: entry => attempt.log.push(entry)
 				})
@@ -289,9 +296,29 @@ export class TaskWorker {
 			this.scheduleFlush();
 		}
 		this.processed++;
-		if (this.accepting && this.waiting.length > 0) this.run(this.waiting.shift()!);
+		this.startWaiting();
 		if (this.busy === 0) for (const done of this.idleWaiters.splice(0)) done();
 		this.pump();
+	}
+
+	private hasFreeSlot(): boolean {
+		return this.busy + this.clearing < this.options.concurrency;
+	}
+
+	/** Runs the next task leased ahead, if a slot is free. */
+	private startWaiting(): void {
+		if (this.accepting && this.waiting.length > 0 && this.hasFreeSlot()) this.run(this.waiting.shift()!);
+	}
+
+	/** Called before the attempt ends: its slot is free once `cleared` settles. */
+	private holdSlot(cleared: Promise<void>): void {
+		this.clearing++;
+		const freed = () => {
+			this.clearing--;
+			this.startWaiting();
+			this.pump();
+		};
+		cleared.then(freed, freed);
 	}
 
 	/** Removes a task leased ahead from the waiting line; false when it is not there (under that lease). */

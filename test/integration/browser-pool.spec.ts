@@ -191,3 +191,59 @@ describe("BrowserPool", () => {
 		await release(next);
 	});
 });
+
+/** Which context a task gets, and how many the pool keeps (real Chromium, no proxy: nothing is navigated). */
+describe("BrowserPool contexts under a worker's load", () => {
+	let pool: BrowserPool;
+
+	const start = async (overrides: Partial<BrowserPoolOptions> = {}) => {
+		await pool?.close();
+		pool = new BrowserPool(poolOptions({ maxContextsPerBrowser: 4, warmContexts: 2, workerConcurrency: 2, ...overrides }), quiet);
+		await pool.start();
+	};
+	beforeEach(() => start());
+	afterEach(() => pool?.close());
+
+	const session = () => pool.acquire({ taskId: "t", signal: new AbortController().signal, onFailure() {} });
+	const contexts = () => pool.status().browsers.reduce((n, b) => n + b.contexts, 0);
+
+	it("hands out the context cleared last, not one that has waited longer", async () => {
+		const first = await session();
+		const second = await session();
+		await pool.release(first);
+		await pool.release(second);
+		// Both are idle now; the one cleared last has the warm renderer.
+		const third = await session();
+		expect(third.warm).toBe(true);
+		expect(third.context).toBe(second.context);
+		await pool.release(third);
+	});
+
+	it("prepares no more contexts than the worker runs tasks at once", async () => {
+		expect(contexts()).toBe(2);
+		const first = await session();
+		const second = await session();
+		// A round trip to Chromium: time enough for a context being prepared to be counted.
+		await first.page.evaluate("1");
+		expect(contexts()).toBe(2);
+		await pool.release(first);
+		await second.page.evaluate("1");
+		expect(contexts()).toBe(2);
+		expect(pool.status().warmContexts).toBe(1);
+		await pool.release(second);
+	});
+
+	it("has the successor of a replaced context ready when the release settles", async () => {
+		await start({ maxContextUses: 1 });
+		const first = await session();
+		const second = await session();
+		// Its one use is spent: closed, and a fresh context prepared in its place before the slot is given back.
+		await pool.release(first);
+		expect(pool.status().warmContexts).toBe(1);
+		const third = await session();
+		expect(third.warm).toBe(true);
+		expect(third.context).not.toBe(first.context);
+		await pool.release(second);
+		await pool.release(third);
+	});
+});

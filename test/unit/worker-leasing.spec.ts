@@ -2,10 +2,11 @@ import type { FinishReport, LeasedTask } from "../../src/scheduler/task-doc";
 import { TaskRegistry } from "../../src/tasks/registry";
 import { UrlPolicy } from "../../src/tasks/url-policy";
 import { Prefetch } from "../../src/worker/prefetch";
+import type { BrowserSource } from "../../src/worker/run-attempt";
 import { SchedulerClient, TaskWorker } from "../../src/worker/worker";
 
 /** A scheduler whose lease answers the test releases by hand, with a handler the test ends by hand. */
-function setup(concurrency: number, prefetch?: Prefetch, leaseWaitMillis?: number) {
+function setup(concurrency: number, prefetch?: Prefetch, leaseWaitMillis?: number, browsers?: BrowserSource) {
 	const leases: { capacity: number; waitMillis?: number; answer: (tasks: LeasedTask[]) => void }[] = [];
 	const renewals: string[][] = [];
 	const released: string[] = [];
@@ -18,6 +19,15 @@ function setup(concurrency: number, prefetch?: Prefetch, leaseWaitMillis?: numbe
 		description: "ends when the test says",
 		params: {},
 		handler: (ctx: any) => new Promise<void>(resolve => running.set(String(ctx.payload), resolve))
+	} as any);
+	registry.register({
+		name: "browsing",
+		description: "takes a browser session, then ends when the test says",
+		params: {},
+		handler: async (ctx: any) => {
+			await ctx.browser();
+			await new Promise<void>(resolve => running.set(String(ctx.payload), resolve));
+		}
 	} as any);
 	const client: SchedulerClient = {
 		lease: (capacity, waitMillis) => new Promise(answer => leases.push({ capacity, waitMillis, answer })),
@@ -43,12 +53,13 @@ function setup(concurrency: number, prefetch?: Prefetch, leaseWaitMillis?: numbe
 		registry,
 		urls: new UrlPolicy(true),
 		prefetch,
-		leaseWaitMillis
+		leaseWaitMillis,
+		browsers
 	});
-	const tasks = (n: number): LeasedTask[] =>
+	const tasks = (n: number, type = "held"): LeasedTask[] =>
 		Array.from({ length: n }, () => {
 			const id = `t${next++}`;
-			return { id, type: "held", payload: id, attempt: 1, leaseId: "l", leaseExpiresAt: "", timeoutMillis: 60000 };
+			return { id, type, payload: id, attempt: 1, leaseId: "l", leaseExpiresAt: "", timeoutMillis: 60000 };
 		});
 	return { worker, leases, renewals, running, finished, released, tasks };
 }
@@ -198,6 +209,73 @@ describe("TaskWorker held lease calls", () => {
 		await turn();
 		await turn();
 		expect(leases).toHaveLength(2);
+	});
+});
+
+describe("TaskWorker and browser contexts", () => {
+	/** A browser source whose contexts are cleared when the test says. */
+	function contexts() {
+		const clearing: (() => void)[] = [];
+		const source: BrowserSource = {
+			acquire: async () => ({}) as any,
+			release: () => ({ reportable: Promise.resolve(), cleared: new Promise<void>(resolve => clearing.push(resolve)) })
+		};
+		return { source, clearing };
+	}
+
+	it("reports an attempt at once but keeps its slot until its context is cleared", async () => {
+		const { source, clearing } = contexts();
+		const { worker, leases, running, finished, tasks } = setup(2, undefined, undefined, source);
+		worker.start();
+		await turn();
+		leases[0].answer(tasks(2, "browsing"));
+		await turn();
+		await turn();
+		expect([...running.keys()]).toEqual(["t0", "t1"]);
+
+		running.get("t0")!();
+		await turn();
+		await turn();
+		// Reported, and no longer running, but its context is still being cleared: no lease for its slot yet.
+		expect(finished.map(r => r.id)).toEqual(["t0"]);
+		expect(worker.busy).toBe(1);
+		expect(clearing).toHaveLength(1);
+		expect(leases).toHaveLength(1);
+
+		clearing[0]();
+		await turn();
+		await turn();
+		expect(leases.map(l => l.capacity)).toEqual([2, 1]);
+		leases[1].answer([]);
+		await worker.drain(0);
+	});
+
+	it("starts a task leased ahead only once a context is cleared", async () => {
+		const { source, clearing } = contexts();
+		const { worker, leases, running, tasks } = setup(1, new FixedPrefetch(1), undefined, source);
+		worker.start();
+		await turn();
+		leases[0].answer(tasks(2, "browsing"));
+		await turn();
+		await turn();
+		expect([...running.keys()]).toEqual(["t0"]);
+
+		running.get("t0")!();
+		await turn();
+		await turn();
+		expect([...running.keys()]).toEqual(["t0"]);
+
+		clearing[0]();
+		await turn();
+		await turn();
+		expect([...running.keys()]).toEqual(["t0", "t1"]);
+		running.get("t1")!();
+		await turn();
+		await turn();
+		clearing[1]();
+		await turn();
+		for (const lease of leases.slice(1)) lease.answer([]);
+		await worker.drain(0);
 	});
 });
 
