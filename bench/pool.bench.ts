@@ -13,10 +13,11 @@
  *
  * Knobs (env): BENCH_CONCURRENCY (default "4,8"), BENCH_PAGES (default 200), BENCH_ROUNDS (default 3),
  * BENCH_SCREENSHOT=1 (every peer also takes a PNG screenshot), BENCH_ONLY (comma list of peers:
- * plain,crawlee,nightshift), BENCH_KEEP_LOGS=1.
+ * plain,crawlee,nightshift), BENCH_KEEP_LOGS=1, BY_PROCESS=1 (each run's timed part: CPU per page by process kind).
  */
 import { startSite } from "../test/fixtures/site/site";
 import { machineInfo } from "./lib/machine";
+import { cpuByProcessTimer } from "./lib/proc-cpu";
 import { cleanupAll, tempDir } from "./lib/procs";
 import { runCrawlee } from "./pool/crawlee";
 import { runNightshift, type NightshiftResult } from "./pool/nightshift";
@@ -60,10 +61,11 @@ async function main(): Promise<void> {
 			const row: Row = { concurrency, runs: { plain: [], crawlee: [], nightshift: [] } };
 			rows.push(row);
 			const opts = { urls: site.pageUrls, concurrency, screenshot: SCREENSHOT };
+			const timed = (peer: Peer) => ({ ...opts, onTimed: cpuByProcessTimer(`${peer}, c=${concurrency}`, site.pageUrls.length) });
 			const run: Record<Peer, () => Promise<PeerResult>> = {
-				plain: () => runPlainPlaywright(opts),
-				crawlee: () => runCrawlee(opts),
-				nightshift: () => runNightshift(opts, logDir)
+				plain: () => runPlainPlaywright(timed("plain")),
+				crawlee: () => runCrawlee(timed("crawlee")),
+				nightshift: () => runNightshift(timed("nightshift"), logDir)
 			};
 			const peers = PEERS.filter(p => ONLY.has(p));
 			for (let round = 0; round < ROUNDS; round++) {

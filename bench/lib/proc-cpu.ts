@@ -1,6 +1,6 @@
 /**
- * CPU time of every live process, grouped by kind (this node process, and Chromium's browser, renderer, GPU and
- * utility processes by their `--type=`). Two snapshots give where a run's CPU went, for processes alive at both.
+ * CPU time of every live process, grouped by kind (this node process, Nightshift nodes started by a bench, and
+ * Chromium's browser, renderer, GPU and utility processes by their `--type=`). Two snapshots give where a run's CPU went, for processes alive at both.
  */
 import fs from "node:fs";
 
@@ -16,6 +16,7 @@ function kindOf(pid: string): string | undefined {
 	} catch {
 		return undefined;
 	}
+	if (cmd.includes("src/main.ts")) return "nightshift node";
 	if (!cmd.includes("chrom")) return undefined;
 	const type = /--type=([a-z-]+)/.exec(cmd)?.[1];
 	if (!type) return "chromium browser";
@@ -46,4 +47,19 @@ export function cpuBetween(before: ReturnType<typeof snapshot>, after: ReturnTyp
 	const byKind: CpuByKind = new Map();
 	for (const [pid, { kind, millis }] of after) byKind.set(kind, (byKind.get(kind) ?? 0) + millis - (before.get(pid)?.millis ?? 0));
 	return byKind;
+}
+
+/**
+ * With BY_PROCESS=1, an `onTimed` hook for a peer: call it when the timed part starts and the function it returns when
+ * it ends, and the timed part's CPU per page is printed by process kind. Without it, undefined.
+ */
+export function cpuByProcessTimer(label: string, pages: number): (() => () => void) | undefined {
+	if (!process.env.BY_PROCESS) return undefined;
+	return () => {
+		const before = snapshot();
+		return () => {
+			const rows = [...cpuBetween(before, snapshot())].filter(([, ms]) => ms > 0).sort((a, b) => b[1] - a[1]);
+			console.log(`${label}, CPU ms per page by process: ${rows.map(([k, ms]) => `${k} ${(ms / pages).toFixed(1)}`).join(" · ")}`);
+		};
+	};
 }

@@ -24,7 +24,7 @@ import { extractPage } from "../../src/parse/extract";
 import { sampleTreeRss } from "./process-tree-rss";
 import { CHROMIUM_ARGS, CHROMIUM_PATH, PAGE_TIMEOUT_MILLIS, type PeerOptions, type PeerResult, pagesPerSec, runStandalone } from "./peer";
 
-export async function runCrawlee({ urls, concurrency, screenshot }: PeerOptions): Promise<PeerResult> {
+export async function runCrawlee({ urls, concurrency, screenshot, onTimed }: PeerOptions): Promise<PeerResult> {
 	const started = performance.now();
 	const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), "nightshift-crawlee-"));
 	const previousStorageDir = process.env.CRAWLEE_STORAGE_DIR;
@@ -75,7 +75,10 @@ export async function runCrawlee({ urls, concurrency, screenshot }: PeerOptions)
 			config
 		);
 		// A uniqueKey per position: Crawlee would otherwise visit a repeated URL only once.
+		// Its timed window starts at its first page; the CPU split (BY_PROCESS) covers the whole run, browser start included.
+		const timedEnd = onTimed?.();
 		await crawler.run(urls.map((url, i) => ({ url, uniqueKey: `${i}:${url}` })));
+		timedEnd?.();
 		const durationMillis = Math.round(last - (first ?? last));
 		return {
 			pagesPerSec: pagesPerSec(done, durationMillis),

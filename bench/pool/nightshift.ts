@@ -24,7 +24,7 @@ export interface NightshiftResult extends PeerResult {
 
 const BATCH = 200;
 
-export async function runNightshift({ urls, concurrency, screenshot }: PeerOptions, logDir: string): Promise<NightshiftResult> {
+export async function runNightshift({ urls, concurrency, screenshot, onTimed }: PeerOptions, logDir: string): Promise<NightshiftResult> {
 	const started = performance.now();
 	const rss = sampleTreeRss();
 	const node = await startNode({
@@ -46,7 +46,9 @@ export async function runNightshift({ urls, concurrency, screenshot }: PeerOptio
 			api.get("/api/pool").then(r => r.status === 200 && poolSamples.push(r.body), () => undefined);
 		}, 2000);
 		const submitAt = Date.now();
+		const timedEnd = onTimed?.();
 		const tasks = await runBatch(api, node.baseUrl!, urls, options);
+		timedEnd?.();
 		clearInterval(sampler);
 
 		const done = tasks.filter(t => t.status === "completed");

@@ -17,7 +17,7 @@
 import { BrowserPool } from "../../src/browser/browser-pool";
 import { extractPage } from "../../src/parse/extract";
 import { busyMillis, stealMillis } from "../lib/machine";
-import { cpuBetween, snapshot } from "../lib/proc-cpu";
+import { cpuByProcessTimer } from "../lib/proc-cpu";
 import { startSite } from "../../test/fixtures/site/site";
 import { CHROMIUM_PATH } from "./peer";
 import { runPlainPlaywright } from "./plain-playwright";
@@ -83,7 +83,7 @@ async function pooled(urls: string[], warmContexts: number, perBrowser: number, 
 		};
 		await Promise.all(Array.from({ length: C }, () => visit(urls[0])));
 		let next = 0;
-		const timedEnd = byProcess(`pool ${warmContexts}@${perBrowser}`)?.();
+		const timedEnd = cpuByProcessTimer(`pool ${warmContexts}@${perBrowser}`, N)?.();
 		const t0 = performance.now();
 		await Promise.all(
 			Array.from({ length: C }, async () => {
@@ -105,25 +105,13 @@ async function pooled(urls: string[], warmContexts: number, perBrowser: number, 
 	}
 }
 
-/** With BY_PROCESS=1, prints the timed part's CPU per page by process kind. */
-function byProcess(label: string): (() => () => void) | undefined {
-	if (!process.env.BY_PROCESS) return undefined;
-	return () => {
-		const before = snapshot();
-		return () => {
-			const rows = [...cpuBetween(before, snapshot())].filter(([, ms]) => ms > 0).sort((a, b) => b[1] - a[1]);
-			console.log(`${label}, CPU ms per page by process: ${rows.map(([k, ms]) => `${k} ${(ms / N).toFixed(1)}`).join(" · ")}`);
-		};
-	};
-}
-
 async function main(): Promise<void> {
 	const site = await startSite({ pages: 200 });
 	try {
 		const plainRuns: { pagesPerSec: number; cpuPerPage: number; stealMillis: number }[] = [];
 		const poolRuns = new Map<string, (PoolRun & { stealMillis: number })[]>(VARIANTS.map(v => [v.label, []]));
 		for (let round = 0; round < ROUNDS; round++) {
-			plainRuns.push(await costed(N, () => runPlainPlaywright({ urls: site.pageUrls.slice(0, N), concurrency: C, screenshot: false, onTimed: byProcess("plain") })));
+			plainRuns.push(await costed(N, () => runPlainPlaywright({ urls: site.pageUrls.slice(0, N), concurrency: C, screenshot: false, onTimed: cpuByProcessTimer("plain", N) })));
 			// The pool's warm-up visits one page per worker.
 			for (const v of VARIANTS) poolRuns.get(v.label)!.push(await costed(N + C, () => pooled(site.pageUrls, v.warm, v.perBrowser, v.hold)));
 		}
