@@ -13,6 +13,7 @@ export type ErrorClass = "retryable" | "fatal" | "user-actionable";
 export const ERROR_TYPES = {
 	UNKNOWN_TASK_TYPE: "UNKNOWN_TASK_TYPE",
 	INVALID_TASK_PAYLOAD: "INVALID_TASK_PAYLOAD",
+	INVALID_FIELD_NAME: "INVALID_FIELD_NAME",
 	INVALID_SCHEDULE: "INVALID_SCHEDULE",
 	URL_NOT_ALLOWED: "URL_NOT_ALLOWED",
 	DEPENDENCY_NOT_FOUND: "DEPENDENCY_NOT_FOUND",
@@ -70,6 +71,13 @@ export class UnknownEventError extends MoleculerClientError {
 export class InvalidPayloadError extends MoleculerClientError {
 	constructor(type: string, errors: unknown) {
 		super(`Invalid payload for task type "${type}"`, 422, ERROR_TYPES.INVALID_TASK_PAYLOAD, { type, errors });
+	}
+}
+
+/** A submitted value holds a key the store cannot keep (see src/store/field-names.ts). */
+export class InvalidFieldNameError extends MoleculerClientError {
+	constructor(message: string, data: { key: string; at: string }) {
+		super(`Cannot store ${message}`, 422, ERROR_TYPES.INVALID_FIELD_NAME, data);
 	}
 }
 

@@ -1,4 +1,5 @@
 import { ErrorClass, ERROR_TYPES } from "../errors";
+import { storableDiagnostic } from "../store/field-names";
 
 /** A failed attempt as it is stored and sent over the transporter. */
 export interface TaskFailure {
@@ -43,7 +44,7 @@ export function classifyError(err: unknown): TaskFailure {
 	else if (BUG_NAMES.has(e.name)) errorClass = "fatal";
 	else errorClass = "retryable";
 	const failure: TaskFailure = { message, type, errorClass, retryable: errorClass === "retryable" };
-	if (e.data !== undefined) failure.data = e.data;
+	if (e.data !== undefined) failure.data = storableDiagnostic(e.data);
 	if (typeof e.suggestedAction === "string") failure.suggestedAction = e.suggestedAction;
 	return failure;
 }

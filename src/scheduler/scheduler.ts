@@ -1,6 +1,7 @@
 import {
 	DependencyNotFoundError,
 	ERROR_TYPES,
+	InvalidFieldNameError,
 	InvalidScheduleError,
 	LeaseLostError,
 	TaskNotFoundError,
@@ -9,6 +10,7 @@ import {
 import { EVENTS, WorkerHeartbeat } from "../events";
 import { newId } from "../ids";
 import type { Collection, Query } from "../store";
+import { describeUnstorableKey, findUnstorableKey } from "../store/field-names";
 import type { TaskRegistry } from "../tasks/registry";
 import type { UrlPolicy } from "../tasks/url-policy";
 import { iso, isoNow } from "../time";
@@ -287,6 +289,10 @@ export class Scheduler {
 	/** Checks a submit request and builds its document (not stored yet). */
 	private async prepare(req: SubmitRequest): Promise<{ doc: TaskDoc; deps: Map<string, TaskStatus> }> {
 		const type = await this.options.registry.validate(req.type, req.payload ?? {}, this.options.policy);
+		for (const [field, value] of [["payload", req.payload], ["metadata", req.metadata]] as const) {
+			const bad = findUnstorableKey(value, field);
+			if (bad) throw new InvalidFieldNameError(describeUnstorableKey(bad), bad);
+		}
 		const now = Date.now();
 		// A recurring task first runs at runAt if given, else at its first firing; the expression is checked either way.
 		const firstFiring = req.cron ? nextCronRun(req.cron, req.timeZone ?? null, now) : now;

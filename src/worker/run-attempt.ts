@@ -3,6 +3,7 @@ import type { PoolSession } from "../browser/session";
 import type { SessionRequest } from "../browser/browser-pool";
 import { ERROR_TYPES, TaskError, TaskTimeoutError } from "../errors";
 import { classifyError } from "../scheduler/classify";
+import { describeUnstorableKey, findUnstorableKey, storableDiagnostic } from "../store/field-names";
 import type { FinishReport, LeasedTask, LogEntry } from "../scheduler/task-doc";
 import type { LogLevel, TaskContext, UrlGuard } from "../tasks/definition";
 import type { TaskType } from "../tasks/registry";
@@ -63,7 +64,7 @@ export async function runAttempt(type: TaskType, task: LeasedTask, hooks: Attemp
 		log: (level: LogLevel, message: string, data?: unknown) => {
 			if (++logged > MAX_LOG_ENTRIES) return;
 			const entry: LogEntry = { timestamp: isoNow(), level, message: String(message) };
-			if (data !== undefined) entry.data = data;
+			if (data !== undefined) entry.data = storableDiagnostic(data);
 			hooks.log(logged === MAX_LOG_ENTRIES ? { ...entry, message: `${entry.message} (log limit reached)` } : entry);
 		},
 		browser: request => {
@@ -123,12 +124,16 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
 	});
 }
 
-/** Results are stored and sent as JSON: a result that is not fails the attempt for good. */
+/** Results are stored and sent as JSON: a result that is not, or that the store cannot hold, fails the attempt for good. */
 function jsonValue(result: unknown): unknown {
 	if (result === undefined) return null;
+	let value: unknown;
 	try {
-		return JSON.parse(JSON.stringify(result));
+		value = JSON.parse(JSON.stringify(result));
 	} catch (err: any) {
 		throw new TaskError(`Task result is not JSON: ${err.message}`, "fatal", ERROR_TYPES.TASK_ERROR);
 	}
+	const bad = findUnstorableKey(value, "result");
+	if (bad) throw new TaskError(`Task result cannot be stored: ${describeUnstorableKey(bad)}`, "fatal", ERROR_TYPES.INVALID_FIELD_NAME, bad);
+	return value;
 }

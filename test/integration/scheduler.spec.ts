@@ -192,6 +192,15 @@ describe("scheduler through the broker", () => {
 		expect(progress.at(-1)).toMatchObject({ progress: 100, currentOperation: "done" });
 	});
 
+	it("fails a task whose result the store cannot hold, without retrying it, and keeps such log data as text", async () => {
+		const { id } = await submit({ type: "test.behave", payload: { log: "odd", oddKey: "a.b" } });
+		const task = await until(id, ["failed"]);
+		expect(task.attempts).toBe(1);
+		expect(task.error).toMatchObject({ type: "INVALID_FIELD_NAME", errorClass: "fatal", data: { key: "a.b", at: "result.keys" } });
+		expect(task.error.message).toMatch(/result cannot be stored: key "a.b" in result.keys/);
+		expect(task.log.map((l: any) => l.data)).toEqual(['{"a.b":1}']);
+	});
+
 	it("keeps the execution log", async () => {
 		const { id } = await submit({ type: "test.behave", payload: { log: "hello from the handler", failTimes: 1 } });
 		const task = await until(id, ["completed"]);
