@@ -57,8 +57,16 @@ export function cpuByProcessTimer(label: string, pages: number): (() => () => vo
 	if (!process.env.BY_PROCESS) return undefined;
 	return () => {
 		const before = snapshot();
+		// Read again every 250 ms: a process that exits before the end (a replaced context's renderer) keeps its last
+		// reading instead of dropping out of the sum.
+		const seen = new Map(before);
+		const poll = setInterval(() => {
+			for (const [pid, reading] of snapshot()) seen.set(pid, reading);
+		}, 250);
 		return () => {
-			const rows = [...cpuBetween(before, snapshot())].filter(([, ms]) => ms > 0).sort((a, b) => b[1] - a[1]);
+			clearInterval(poll);
+			for (const [pid, reading] of snapshot()) seen.set(pid, reading);
+			const rows = [...cpuBetween(before, seen)].filter(([, ms]) => ms > 0).sort((a, b) => b[1] - a[1]);
 			console.log(`${label}, CPU ms per page by process: ${rows.map(([k, ms]) => `${k} ${(ms / pages).toFixed(1)}`).join(" · ")}`);
 		};
 	};
