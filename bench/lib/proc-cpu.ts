@@ -1,6 +1,7 @@
 /**
  * CPU time of every live process, grouped by kind (this node process, Nightshift nodes started by a bench, and
- * Chromium's browser, renderer, GPU and utility processes by their `--type=`). Two snapshots give where a run's CPU went, for processes alive at both.
+ * Chromium's browser, renderer, GPU and utility processes by their `--type=`). Snapshots taken over a run give where
+ * its CPU went.
  */
 import fs from "node:fs";
 

@@ -565,7 +565,7 @@ export class BrowserPool {
 	private async replace(pooled: PooledContext): Promise<void> {
 		const discarding = this.discard(pooled);
 		if (pooled.signature !== "" || this.closed || !this.warmWanted) return discarding;
-		const successor = this.prepareOne(() => true).catch(err => this.logger.warn("could not prepare a browser context", err?.message));
+		const successor = this.prepareOne(() => this.belowWorkerBound()).catch(err => this.logger.warn("could not prepare a browser context", err?.message));
 		await Promise.all([discarding, successor]);
 	}
 
@@ -583,10 +583,8 @@ export class BrowserPool {
 		this.toppingUp = true;
 		try {
 			// Contexts being cleared count as ready: they are, in a moment.
-			const usable = () => this.contexts().filter(c => c.signature === "" && !c.broken);
-			const ready = () => usable().filter(c => !c.session || c.recycling).length;
-			const bound = this.options.workerConcurrency ?? Infinity;
-			const wanted = () => ready() < this.options.warmContexts && usable().length < bound;
+			const ready = () => this.defaultContexts().filter(c => !c.session || c.recycling).length;
+			const wanted = () => ready() < this.options.warmContexts && this.belowWorkerBound();
 			while (!this.closed && this.warmWanted && wanted()) {
 				if (this.contexts().length >= this.capacity) break;
 				if (!(await this.prepareOne(wanted))) break;
@@ -598,6 +596,16 @@ export class BrowserPool {
 		}
 	}
 	private toppingUp = false;
+
+	/** Live contexts of the default identity: the ones prepared ahead. */
+	private defaultContexts(): PooledContext[] {
+		return this.contexts().filter(c => c.signature === "" && !c.broken);
+	}
+
+	/** Fewer default contexts than the worker runs tasks at once: a prepared one could still be used. */
+	private belowWorkerBound(): boolean {
+		return this.defaultContexts().length < (this.options.workerConcurrency ?? Infinity);
+	}
 
 	/**
 	 * Prepares one default context on a browser with room, if `stillWanted()` once that browser is found (sessions may
