@@ -488,39 +488,22 @@ export class BrowserPool {
 	}
 
 	/**
-	 * Clears what a session left, keeping the context and, when it can, its tab (a new tab costs a new renderer
-	 * process per task): other pages closed, the handler's routes and listeners removed, sessionStorage cleared, the
-	 * document frozen (its timers cannot write storage again), history cut to the current entry, and cookies,
-	 * permissions and every storage of every origin the session visited cleared (localStorage, IndexedDB, cache
-	 * storage, service workers). The back/forward cache is off (see launch.ts), so the one entry left can only reload
-	 * that URL, without state. sessionStorage belongs to the tab and can only be cleared from a document of its origin:
-	 * when the session left an origin behind, the tab is replaced instead. Contexts are replaced after `maxContextUses`.
+	 * Clears what a session left, keeping the context and its tab (a new tab costs a new renderer process per task):
+	 * other pages closed, the handler's routes and listeners removed, the tab sent to about:blank, history cut to that
+	 * one entry, and cookies, permissions and every storage of every origin the session visited cleared (local and
+	 * session storage, IndexedDB, cache storage, files, service workers). Leaving the document first is what makes
+	 * the clearing hold: its timers and workers end with it, so nothing writes storage again once it is cleared (a
+	 * frozen page's timers went on running). A page that cannot be left within the operation timeout fails the
+	 * recycle, and the context is replaced. Contexts are replaced after `maxContextUses`.
 	 */
 	private async recycle(pooled: PooledContext): Promise<void> {
 		const timeout = this.options.operationTimeoutMillis;
-		const { context } = pooled;
-		const frames = pooled.page.frames();
-		const current = new Set(frames.map(f => originOf(f.url())));
-		const keepTab = [...pooled.origins].every(o => current.has(o));
-		if (!keepTab) {
-			pooled.page = await withTimeout(context.newPage(), timeout, "new page");
-			pooled.cdp = undefined;
-		}
-		const { page } = pooled;
+		const { context, page } = pooled;
 		for (const p of context.pages()) if (p !== page) await quietly(() => p.close(), timeout);
 		for (const event of PAGE_EVENTS) page.removeAllListeners(event);
 		this.watchPage(pooled, page);
+		await page.goto("about:blank", { timeout });
 		const cdp = await this.cdpOf(pooled);
-		if (keepTab) {
-			// The top document over the tab's CDP session (one round trip), other frames through Playwright.
-			const [top, ...children] = frames;
-			await Promise.all([
-				originOf(top.url()) ? withTimeout(cdp.send("Runtime.evaluate", { expression: "sessionStorage.clear()" }), timeout, "clear session storage") : undefined,
-				...children.map(f => (originOf(f.url()) ? quietly(() => f.evaluate("sessionStorage.clear()"), timeout) : undefined))
-			]);
-			// Frozen, the document's timers cannot write storage again once it is cleared; the next navigation replaces it.
-			await withTimeout(cdp.send("Page.setWebLifecycleState", { state: "frozen" }), timeout, "freeze page");
-		}
 		const origins = [...pooled.origins];
 		pooled.origins.clear();
 		// Independent of each other: one round of calls, not one after the other.

@@ -109,6 +109,61 @@ describe("BrowserPool", () => {
 		await release(second);
 	});
 
+	it("ends a released page's timers and workers, so nothing they write after the clearing reaches the next task", async () => {
+		const first = await session();
+		await first.page.goto(`${site.baseUrl}/page/1`);
+		await first.page.evaluate(() => {
+			let n = 0;
+			setInterval(() => localStorage.setItem("late", String(++n)), 1);
+			const worker = `setInterval(() => indexedDB.open("late-worker"), 1); postMessage("up");`;
+			const w = new Worker(URL.createObjectURL(new Blob([worker], { type: "text/javascript" })));
+			return new Promise(resolve => (w.onmessage = resolve));
+		});
+		await waitFor(() => first.page.evaluate(async () => localStorage.getItem("late") !== null && (await indexedDB.databases()).length > 0), {
+			what: "the page's timer and worker to write"
+		});
+		await release(first);
+
+		const second = await session();
+		expect(second.context).toBe(first.context);
+		await second.page.goto(`${site.baseUrl}/page/2`);
+		// Both wrote every millisecond: had either outlived the clearing, the navigation above gave it time to write.
+		const seen = await second.page.evaluate(async () => ({ late: localStorage.getItem("late"), databases: (await indexedDB.databases()).map(d => d.name) }));
+		expect(seen).toEqual({ late: null, databases: [] });
+		await release(second);
+	});
+
+	it("clears the sessionStorage of an origin the session navigated away from", async () => {
+		const other = site.baseUrl.replace("127.0.0.1", "localhost");
+		const first = await session();
+		await first.page.goto(`${site.baseUrl}/page/1`);
+		await first.page.evaluate(() => sessionStorage.setItem("left", "1"));
+		await first.page.goto(`${other}/page/2`);
+		await release(first);
+
+		const second = await session();
+		expect(second.page).toBe(first.page);
+		await second.page.goto(`${site.baseUrl}/page/3`);
+		expect(await second.page.evaluate(() => sessionStorage.getItem("left"))).toBeNull();
+		await release(second);
+	});
+
+	it("leaves a page that asks to stay (a beforeunload prompt) and clears its context as usual", async () => {
+		const first = await session();
+		await first.page.goto(`${site.baseUrl}/page/1`);
+		await first.page.evaluate(() => window.addEventListener("beforeunload", e => (e.preventDefault(), (e.returnValue = "stay"))));
+		// The prompt needs a user gesture on the page.
+		await first.page.mouse.click(5, 5);
+		await release(first);
+
+		const second = await session();
+		expect(second.context).toBe(first.context);
+		expect(second.page.url()).toBe("about:blank");
+		await second.page.goto(`${site.baseUrl}/page/2`);
+		expect(await second.page.title()).toContain("Nightshift");
+		await release(second);
+	});
+
 	it("makes a task wait for a slot when every slot is held, and serves it on release", async () => {
 		const a = await session();
 		const b = await session();
