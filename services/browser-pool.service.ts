@@ -113,6 +113,7 @@ const BrowserPoolService: ServiceSchema = {
 				warmContexts: config.warmContexts,
 				workerConcurrency: config.workerConcurrency,
 				maxContextUses: config.contextMaxUses,
+				clearHttpCache: config.contextClearHttpCache,
 				launchTimeoutMillis: config.browserLaunchTimeoutMillis,
 				operationTimeoutMillis: config.browserOperationTimeoutMillis,
 				limitCheckMillis: config.sessionCheckMillis,

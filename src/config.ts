@@ -165,7 +165,13 @@ export const CONFIG_SCHEMA = {
 		"CONTEXT_MAX_USES",
 		50,
 		int(1),
-		"A context is cleared between tasks (cookies, storage, permissions, a new tab) this many times, then replaced."
+		"A context is cleared between tasks (its tab sent to about:blank; cookies, storage, permissions, history, HTTP cache) this many times, then replaced."
+	),
+	contextClearHttpCache: option(
+		"CONTEXT_CLEAR_HTTP_CACHE",
+		true,
+		bool,
+		"Empty a context's HTTP cache between tasks, as a fresh context's is. `false` lets the tasks a context serves share cached responses (faster on sites they share; a site can tell them apart from fresh visitors, or set an ETag that links them)."
 	),
 	browserRetireAfterSessions: option(
 		"BROWSER_RETIRE_AFTER_SESSIONS",

@@ -1,3 +1,4 @@
+import diagnostics_channel from "node:diagnostics_channel";
 import { BrowserPool, type BrowserPoolOptions } from "../../src/browser/browser-pool";
 import { GuardProxy, REFUSED_HEADER } from "../../src/browser/guard-proxy";
 import { UrlPolicy } from "../../src/tasks/url-policy";
@@ -107,6 +108,38 @@ describe("BrowserPool", () => {
 		expect(seen.history).toBeLessThanOrEqual(2);
 		expect(await second.context.cookies()).toEqual([]);
 		await release(second);
+	});
+
+	/** How often the site served page 1's script to two tasks in a row that each loaded page 1 in the same context. */
+	const scriptFetchesOfTwoTasks = async (p: BrowserPool): Promise<number> => {
+		const fetched: string[] = [];
+		const onRequest = ({ request }: any) => fetched.push(request.url);
+		diagnostics_channel.subscribe("http.server.request.start", onRequest);
+		try {
+			const acquire = () => p.acquire({ taskId: "t", signal: new AbortController().signal, onFailure() {} });
+			const first = await acquire();
+			await first.page.goto(`${site.baseUrl}/page/1`);
+			await p.release(first);
+			const second = await acquire();
+			expect(second.context).toBe(first.context);
+			await second.page.goto(`${site.baseUrl}/page/1`);
+			await p.release(second);
+			// The script is cacheable for an hour: only an emptied cache fetches it again.
+			return fetched.filter(url => url === "/js/app.js").length;
+		} finally {
+			diagnostics_channel.unsubscribe("http.server.request.start", onRequest);
+		}
+	};
+
+	it("starts every task with an empty HTTP cache, unless told to keep it", async () => {
+		expect(await scriptFetchesOfTwoTasks(pool)).toBe(2);
+		const keeping = new BrowserPool(poolOptions({ proxyServer: proxy.url, clearHttpCache: false }), quiet);
+		await keeping.start();
+		try {
+			expect(await scriptFetchesOfTwoTasks(keeping)).toBe(1);
+		} finally {
+			await keeping.close();
+		}
 	});
 
 	it("ends a released page's timers and workers, so nothing they write after the clearing reaches the next task", async () => {
