@@ -495,11 +495,12 @@ export class BrowserPool {
 	/**
 	 * Clears what a session left, keeping the context and its tab (a new tab costs a new renderer process per task):
 	 * other pages closed, the handler's routes and listeners removed, the tab sent to about:blank, history cut to that
-	 * one entry, the HTTP cache emptied (unless `clearHttpCache` is false), and cookies, permissions and every storage of every origin the session visited
-	 * cleared (local and session storage, IndexedDB, cache storage, files, service workers). Leaving the document first is what makes
-	 * the clearing hold: its timers and workers end with it, so nothing writes storage again once it is cleared (a
-	 * frozen page's timers went on running). A page that cannot be left within the operation timeout fails the
-	 * recycle, and the context is replaced. Contexts are replaced after `maxContextUses`.
+	 * one entry, the HTTP cache emptied (unless `clearHttpCache` is false), and cookies, permissions and every storage
+	 * of every origin the session visited cleared (local and session storage, IndexedDB, cache storage, files, service
+	 * workers). Leaving the document first is what makes the clearing hold: its timers and workers end with it, so
+	 * nothing writes storage again once it is cleared (a frozen page's timers went on running). A page that cannot be
+	 * left within the operation timeout fails the recycle, and the context is replaced. Contexts are replaced after
+	 * `maxContextUses`.
 	 */
 	private async recycle(pooled: PooledContext): Promise<void> {
 		const timeout = this.options.operationTimeoutMillis;
@@ -507,6 +508,8 @@ export class BrowserPool {
 		for (const p of context.pages()) if (p !== page) await quietly(() => p.close(), timeout);
 		for (const event of PAGE_EVENTS) page.removeAllListeners(event);
 		this.watchPage(pooled, page);
+		// Until load, not just commit: right after the commit the tab's CDP session sometimes still answers "Not
+		// attached to an active page" to the history reset below.
 		await page.goto("about:blank", { timeout });
 		const cdp = await this.cdpOf(pooled);
 		const origins = [...pooled.origins];
