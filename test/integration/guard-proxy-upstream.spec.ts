@@ -129,6 +129,9 @@ describe("GuardProxy with an upstream proxy", () => {
 			expect(upstream.requests).toContainEqual({ method: "GET", target: `${site.baseUrl}/`, auth: USER, accepted: true });
 			expect(upstream.requests.every(r => r.accepted)).toBe(true);
 		}
+		// Closed here, not in afterAll: a live browser's late requests would land in the next tests' upstream log.
+		await browser.close();
+		browser = undefined;
 	});
 
 	it("forwards plain HTTP to the upstream with the absolute URL and the credentials", async () => {
