@@ -23,7 +23,8 @@ export function brokerOptions(config: Config): BrokerOptions & { nightshift: Con
 		// Announce services at once: a worker leases as soon as it sees the scheduler and must be known to the
 		// scheduler's broker by then, or `$node.disconnected` never fires for it if it dies within the debounce.
 		transit: { serviceChangedDebounceTime: 0 },
-		validator: true,
+		// fastest-validator's own enum message prints the allowed values as if they were the value received.
+		validator: { type: "Fastest", options: { messages: { enumValue: "The '{field}' field must be one of: {expected} (got '{actual}')." } } },
 		middlewares: [DrainMiddleware()],
 		replOptions: { delimiter: "nightshift $", customCommands: replCommands },
 		// main.ts handles SIGTERM/SIGINT itself so the exit code and the drain are under its control.

@@ -42,11 +42,17 @@ function normalizeError(err: any): { name: string; message: string; code: number
 	const code = Number.isInteger(err?.code) && err.code >= 400 && err.code < 600 ? err.code : 500;
 	return {
 		name: err?.name ?? "Error",
-		message: code === 500 ? "Internal server error" : String(err?.message ?? "error"),
+		message: code === 500 ? "Internal server error" : messageOf(err),
 		code,
 		type: typeof err?.type === "string" && /^[A-Z0-9_]+$/.test(err.type) ? err.type : code === 500 ? ERROR_TYPES.INTERNAL_ERROR : ERROR_TYPES.REQUEST_ERROR,
 		data: code === 500 ? undefined : err?.data
 	};
+}
+
+/** A parameter check says only "Parameters validation error!"; what is wrong is in its data, so the message says it. */
+function messageOf(err: any): string {
+	const problems = err?.type === "VALIDATION_ERROR" && Array.isArray(err.data) ? err.data.map((d: any) => d?.message).filter(Boolean) : [];
+	return problems.length > 0 ? `Invalid parameters: ${problems.join(" ")}` : String(err?.message ?? "error");
 }
 
 /** The HTTP gateway: REST routes, server-sent events, health. Thin: every route is a service call. */

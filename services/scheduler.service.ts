@@ -23,6 +23,23 @@ const listParams = {
 const idParam = { id: { type: "string", min: 1, max: 64 } };
 const leaseRef = { type: "object", props: { id: "string", leaseId: "string" } };
 
+/** What one submit may carry; a batch checks each of its tasks against the same. */
+const SUBMIT_PARAMS = {
+	type: { type: "string", min: 1 },
+	payload: { type: "any", optional: true },
+	priority: { type: "number", integer: true, min: 1, max: 10, optional: true },
+	key: { type: "string", min: 1, max: 200, optional: true },
+	dependsOn: { type: "array", items: "string", max: 100, optional: true },
+	runAt: { type: "string", optional: true },
+	cron: { type: "string", empty: false, optional: true },
+	timeZone: { type: "string", optional: true },
+	maxAttempts: { type: "number", integer: true, min: 1, max: 100, optional: true },
+	timeoutMs: { type: "number", integer: true, min: 1, max: 86400000, optional: true },
+	idempotencyKey: { type: "string", min: 1, max: 200, optional: true },
+	metadata: { type: "object", optional: true },
+	profileId: { type: "string", min: 1, max: 64, optional: true }
+};
+
 /** The task scheduler as a Moleculer service: params → `Scheduler` → result. */
 const SchedulerService = {
 	name: "scheduler",
@@ -30,21 +47,7 @@ const SchedulerService = {
 
 	actions: {
 		submit: {
-			params: {
-				type: { type: "string", min: 1 },
-				payload: { type: "any", optional: true },
-				priority: { type: "number", integer: true, min: 1, max: 10, optional: true },
-				key: { type: "string", min: 1, max: 200, optional: true },
-				dependsOn: { type: "array", items: "string", max: 100, optional: true },
-				runAt: { type: "string", optional: true },
-				cron: { type: "string", optional: true },
-				timeZone: { type: "string", optional: true },
-				maxAttempts: { type: "number", integer: true, min: 1, max: 100, optional: true },
-				timeoutMs: { type: "number", integer: true, min: 1, max: 86400000, optional: true },
-				idempotencyKey: { type: "string", min: 1, max: 200, optional: true },
-				metadata: { type: "object", optional: true },
-				profileId: { type: "string", min: 1, max: 64, optional: true }
-			},
+			params: SUBMIT_PARAMS,
 			async handler(this: any, ctx: Context<SubmitRequest, { $statusCode?: number }>) {
 				const { type, payload, priority, key, dependsOn, runAt, cron, timeZone, maxAttempts, timeoutMs, idempotencyKey, metadata, profileId } =
 					ctx.params;
@@ -54,7 +57,7 @@ const SchedulerService = {
 			}
 		},
 		submitMany: {
-			params: { tasks: { type: "array", items: "object", min: 1, max: 1000 } },
+			params: { tasks: { type: "array", items: { type: "object", props: SUBMIT_PARAMS }, min: 1, max: 1000 } },
 			async handler(this: any, ctx: Context<{ tasks: SubmitRequest[] }, { $statusCode?: number }>) {
 				ctx.meta.$statusCode = 202;
 				return this.scheduler.submitMany(ctx.params.tasks);

@@ -89,6 +89,10 @@ describe("HTTP gateway", () => {
 		expect(bad).toMatchObject({ status: 422, body: { type: "UNKNOWN_TASK_TYPE", data: { index: 1 } } });
 		expect((await json(await fetch(`${base}/api/tasks?limit=1`))).body.total).toBe(before);
 		expect((await json(await post("/api/tasks/batch", { tasks: [] }))).status).toBe(422);
+		// A batch's tasks pass the checks of a single submit, and the error names the field of the bad one.
+		const badField = await json(await post("/api/tasks/batch", { tasks: [{ type: "noop" }, { type: "noop", priority: 11 }] }));
+		expect(badField).toMatchObject({ status: 422, body: { type: "VALIDATION_ERROR", data: [{ field: "tasks[1].priority" }] } });
+		expect((await json(await fetch(`${base}/api/tasks?limit=1`))).body.total).toBe(before);
 	});
 
 	it("reports health and background-task health", async () => {
@@ -114,6 +118,12 @@ describe("HTTP gateway", () => {
 			["dotted key in a batch", post("/api/tasks/batch", { tasks: [{ type: "noop" }, { type: "noop", payload: { echo: { "x.y": 1 } } }] }), 422, "INVALID_FIELD_NAME"],
 			["priority 0", post("/api/tasks", { type: "noop", priority: 0 }), 422, "VALIDATION_ERROR"],
 			["priority 11", post("/api/tasks", { type: "noop", priority: 11 }), 422, "VALIDATION_ERROR"],
+			["priority 0 in a batch", post("/api/tasks/batch", { tasks: [{ type: "noop" }, { type: "noop", priority: 0 }] }), 422, "VALIDATION_ERROR"],
+			["priority as text in a batch", post("/api/tasks/batch", { tasks: [{ type: "noop", priority: "high" }] }), 422, "VALIDATION_ERROR"],
+			["maxAttempts 0 in a batch", post("/api/tasks/batch", { tasks: [{ type: "noop", maxAttempts: 0 }] }), 422, "VALIDATION_ERROR"],
+			["negative timeout in a batch", post("/api/tasks/batch", { tasks: [{ type: "noop", timeoutMs: -5 }] }), 422, "VALIDATION_ERROR"],
+			["cron with three fields", post("/api/tasks", { type: "noop", cron: "* * *" }), 422, "INVALID_SCHEDULE"],
+			["empty cron", post("/api/tasks", { type: "noop", cron: "" }), 422, "VALIDATION_ERROR"],
 			["missing type", post("/api/tasks", { payload: {} }), 422, "VALIDATION_ERROR"],
 			["dependsOn a missing task", post("/api/tasks", { type: "noop", dependsOn: ["ghost"] }), 422, "DEPENDENCY_NOT_FOUND"],
 			["bad runAt", post("/api/tasks", { type: "noop", runAt: "tomorrow" }), 422, "INVALID_SCHEDULE"],
