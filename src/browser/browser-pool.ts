@@ -120,6 +120,28 @@ const PAGE_EVENTS = [
 	"worker"
 ] as const;
 
+/** The same for the context's events (a handler reaches its context through `page.context()`). */
+const CONTEXT_EVENTS = [
+	"backgroundpage",
+	"close",
+	"console",
+	"dialog",
+	"dialogclosed",
+	"download",
+	"frameattached",
+	"framedetached",
+	"framenavigated",
+	"page",
+	"pageclose",
+	"pageload",
+	"request",
+	"requestfailed",
+	"requestfinished",
+	"response",
+	"serviceworker",
+	"weberror"
+] as const;
+
 /** Playwright's default viewport, which every context starts with. */
 const DEFAULT_VIEWPORT = { width: 1280, height: 720 };
 
@@ -494,20 +516,23 @@ export class BrowserPool {
 
 	/**
 	 * Clears what a session left, keeping the context and its tab (a new tab costs a new renderer process per task):
-	 * other pages closed, the handler's routes and listeners removed, the tab sent to about:blank, history cut to that
-	 * one entry, the HTTP cache emptied (unless `clearHttpCache` is false), and cookies, permissions and every storage
-	 * of every origin the session visited cleared (local and session storage, IndexedDB, cache storage, files, service
-	 * workers). Leaving the document first is what makes the clearing hold: its timers and workers end with it, so
-	 * nothing writes storage again once it is cleared (a frozen page's timers went on running). A page that cannot be
-	 * left within the operation timeout fails the recycle, and the context is replaced. Contexts are replaced after
-	 * `maxContextUses`.
+	 * other pages closed, the handler's routes and its page and context listeners removed, the tab sent to about:blank,
+	 * history cut to that one entry, the HTTP cache emptied (unless `clearHttpCache` is false), and cookies, permissions
+	 * and every storage of every origin the session visited cleared (local and session storage, IndexedDB, cache
+	 * storage, files, service workers). Leaving the document first is what makes the clearing hold: its timers and
+	 * workers end with it, so nothing writes storage again once it is cleared (a frozen page's timers went on running).
+	 * A page that cannot be left within the operation timeout fails the recycle, and the context is replaced. Contexts
+	 * are replaced after `maxContextUses`.
 	 */
 	private async recycle(pooled: PooledContext): Promise<void> {
 		const timeout = this.options.operationTimeoutMillis;
 		const { context, page } = pooled;
 		for (const p of context.pages()) if (p !== page) await quietly(() => p.close(), timeout);
+		// A listener left by the handler would see the next task's traffic; a dialog listener that answers nothing would
+		// also keep a beforeunload prompt open, and the leave below wait for it (without one Playwright accepts it).
 		for (const event of PAGE_EVENTS) page.removeAllListeners(event);
-		this.watchPage(pooled, page);
+		for (const event of CONTEXT_EVENTS) context.removeAllListeners(event);
+		this.watchContext(pooled);
 		// Until load, not just commit: right after the commit the tab's CDP session sometimes still answers "Not
 		// attached to an active page" to the history reset below.
 		await page.goto("about:blank", { timeout });

@@ -1,4 +1,5 @@
 import diagnostics_channel from "node:diagnostics_channel";
+import type { Page } from "playwright";
 import { BrowserPool, type BrowserPoolOptions } from "../../src/browser/browser-pool";
 import { GuardProxy, REFUSED_HEADER } from "../../src/browser/guard-proxy";
 import { UrlPolicy } from "../../src/tasks/url-policy";
@@ -53,6 +54,14 @@ describe("BrowserPool", () => {
 	const release = async (s: Awaited<ReturnType<typeof session>>) => {
 		pool.release(s);
 		await waitFor(() => pool.busy === 0, { what: "the released context to be cleared" });
+	};
+
+	/** Opens a page of the site that answers a leave with a beforeunload prompt. */
+	const askToStay = async (page: Page) => {
+		await page.goto(`${site.baseUrl}/page/1`);
+		await page.evaluate(() => window.addEventListener("beforeunload", e => (e.preventDefault(), (e.returnValue = "stay"))));
+		// The prompt needs a user gesture on the page.
+		await page.mouse.click(5, 5);
 	};
 
 	it("hands out a prepared context at once", async () => {
@@ -183,10 +192,7 @@ describe("BrowserPool", () => {
 
 	it("leaves a page that asks to stay (a beforeunload prompt) and clears its context as usual", async () => {
 		const first = await session();
-		await first.page.goto(`${site.baseUrl}/page/1`);
-		await first.page.evaluate(() => window.addEventListener("beforeunload", e => (e.preventDefault(), (e.returnValue = "stay"))));
-		// The prompt needs a user gesture on the page.
-		await first.page.mouse.click(5, 5);
+		await askToStay(first.page);
 		await release(first);
 
 		const second = await session();
@@ -194,6 +200,24 @@ describe("BrowserPool", () => {
 		expect(second.page.url()).toBe("about:blank");
 		await second.page.goto(`${site.baseUrl}/page/2`);
 		expect(await second.page.title()).toContain("Nightshift");
+		await release(second);
+	});
+
+	it("removes the context listeners a handler left: they see nothing of the next task, and hold no prompt open", async () => {
+		const first = await session();
+		const seenByFirst: string[] = [];
+		first.context.on("request", request => seenByFirst.push(request.url()));
+		// A dialog listener that never answers: while it is attached, Playwright leaves a beforeunload prompt open.
+		first.context.on("dialog", () => undefined);
+		await askToStay(first.page);
+		await release(first);
+
+		const second = await session();
+		// Recycled, not replaced: the leave did not wait out the operation timeout on the prompt.
+		expect(second.context).toBe(first.context);
+		seenByFirst.length = 0;
+		await second.page.goto(`${site.baseUrl}/page/2`);
+		expect(seenByFirst).toEqual([]);
 		await release(second);
 	});
 
