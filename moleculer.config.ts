@@ -2,6 +2,7 @@ import type { BrokerOptions } from "moleculer";
 import { Config, loadConfig } from "./src/config";
 import { DrainMiddleware } from "./src/middlewares/drain.middleware";
 import { replCommands } from "./src/repl/commands";
+import { VALIDATOR_OPTIONS } from "./src/validation";
 
 /**
  * Broker options from the typed config. Every value comes from `src/config.ts` (env-overridable); no secrets here.
@@ -23,8 +24,7 @@ export function brokerOptions(config: Config): BrokerOptions & { nightshift: Con
 		// Announce services at once: a worker leases as soon as it sees the scheduler and must be known to the
 		// scheduler's broker by then, or `$node.disconnected` never fires for it if it dies within the debounce.
 		transit: { serviceChangedDebounceTime: 0 },
-		// fastest-validator's own enum message prints the allowed values as if they were the value received.
-		validator: { type: "Fastest", options: { messages: { enumValue: "The '{field}' field must be one of: {expected} (got '{actual}')." } } },
+		validator: { type: "Fastest", options: VALIDATOR_OPTIONS },
 		middlewares: [DrainMiddleware()],
 		replOptions: { delimiter: "nightshift $", customCommands: replCommands },
 		// main.ts handles SIGTERM/SIGINT itself so the exit code and the drain are under its control.

@@ -70,7 +70,8 @@ export class UnknownEventError extends MoleculerClientError {
 
 export class InvalidPayloadError extends MoleculerClientError {
 	constructor(type: string, errors: unknown) {
-		super(`Invalid payload for task type "${type}"`, 422, ERROR_TYPES.INVALID_TASK_PAYLOAD, { type, errors });
+		const said = Array.isArray(errors) ? errors.map(e => e?.message).filter(Boolean) : [];
+		super(`Invalid payload for task type "${type}"${said.length ? `: ${said.join(" ")}` : ""}`, 422, ERROR_TYPES.INVALID_TASK_PAYLOAD, { type, errors });
 	}
 }
 

@@ -1,4 +1,5 @@
 import type { BrowserContextOptions } from "playwright";
+import { TIME_ZONE_RULE } from "../validation";
 
 /** How a context presents itself (shared/seeds/001 §3.2 anti-detection). Everything optional. */
 export interface Fingerprint {
@@ -26,7 +27,7 @@ export const FINGERPRINT_SCHEMA = {
 			props: { width: { type: "number", integer: true, min: 200, max: 7680 }, height: { type: "number", integer: true, min: 200, max: 4320 } }
 		},
 		locale: { type: "string", optional: true, pattern: /^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/ },
-		timezoneId: { type: "string", optional: true, min: 1, max: 64 },
+		timezoneId: { ...TIME_ZONE_RULE, optional: true },
 		deviceScaleFactor: { type: "number", optional: true, min: 0.5, max: 4 },
 		colorScheme: { type: "enum", optional: true, values: ["light", "dark", "no-preference"] },
 		geolocation: {

@@ -1,5 +1,6 @@
 import { CronExpressionParser } from "cron-parser";
 import { InvalidScheduleError } from "../errors";
+import { isTimeZone } from "../validation";
 
 /** Parses an ISO 8601 `runAt`; a bad one is a 422. */
 export function parseRunAt(runAt: string): number {
@@ -31,9 +32,5 @@ function assertFieldCount(cron: string): void {
 }
 
 function assertTimeZone(timeZone: string): void {
-	try {
-		new Intl.DateTimeFormat("en-US", { timeZone });
-	} catch {
-		throw new InvalidScheduleError(`Unknown time zone "${timeZone}"`, { timeZone });
-	}
+	if (!isTimeZone(timeZone)) throw new InvalidScheduleError(`Unknown time zone "${timeZone}"`, { timeZone });
 }

@@ -2,7 +2,8 @@
  * Declarative browser steps (`POST /api/sessions/:id/actions`, the `browser.actions` task): a fixed vocabulary of
  * Playwright calls on a live page, so users can drive a profile's browser without running their own JavaScript in it.
  */
-import Validator from "fastest-validator";
+import type Validator from "fastest-validator";
+import { createValidator } from "../validation";
 import { errors as playwrightErrors, type Locator, type Page } from "playwright";
 import { ERROR_TYPES } from "../errors";
 import { PROXY_ERROR_HEADER, REFUSED_HEADER } from "../browser/guard-proxy";
@@ -232,7 +233,7 @@ export function actionOf(step: object): ActionName | undefined {
 	return named.length === 1 ? named[0] : undefined;
 }
 
-const stepValidator = new Validator();
+const stepValidator = createValidator();
 const STEP_CHECKS = Object.fromEntries(
 	ACTION_NAMES.map(name => [name, stepValidator.compile({ $$strict: true, ...ACTIONS[name].schema })])
 ) as Record<ActionName, ReturnType<Validator["compile"]>>;
@@ -267,17 +268,9 @@ function stepErrors(steps: unknown[]): Record<string, unknown>[] {
 	return found;
 }
 
-/**
- * fastest-validator calls a custom check one of two ways: Moleculer's validator (`useNewCustomCheckerFunction`) passes
- * an errors array to fill and takes the value back, a plain `new Validator()` takes the errors as the return value.
- */
-function checkSteps(value: unknown, errorsOrSchema: unknown): unknown {
-	const found = Array.isArray(value) ? stepErrors(value) : [];
-	if (Array.isArray(errorsOrSchema)) {
-		errorsOrSchema.push(...found);
-		return value;
-	}
-	return found.length ? found : true;
+function checkSteps(value: unknown, errors: unknown[]): unknown {
+	if (Array.isArray(value)) errors.push(...stepErrors(value));
+	return value;
 }
 
 /** fastest-validator props of a request: spread it into action params, or compile it as it is. */

@@ -1,10 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
-import Validator from "fastest-validator";
 import { InvalidPayloadError, UnknownTaskTypeError } from "../errors";
 import { DEFAULT_RETRY, RetryPolicy } from "../scheduler/retry-policy";
 import type { TaskDefinition } from "./definition";
 import type { UrlPolicy } from "./url-policy";
+import { createValidator } from "../validation";
 
 /** The built-in task types ship here: one file per type. */
 export const BUILTIN_TASK_DIR = path.resolve(__dirname, "../../tasks");
@@ -25,7 +25,7 @@ export interface TaskType {
 	check: (payload: unknown) => true | unknown[];
 }
 
-const validator = new Validator();
+const validator = createValidator();
 
 /** Task types by name, loaded from files. Scheduler and workers load the same files. */
 export class TaskRegistry {

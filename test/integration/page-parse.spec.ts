@@ -150,6 +150,10 @@ describe("page.parse task", () => {
 		expect(option).toMatchObject({ status: 422, body: { type: "INVALID_TASK_PAYLOAD" } });
 		const scheme = await post("/api/v1/web-pages/parse", { url: "file:///etc/passwd" });
 		expect(scheme.status).toBe(422);
+		// Chromium would refuse it when making the context, on every attempt: refused at submit instead, saying why.
+		const zone = await post("/api/v1/web-pages/parse", { url: `${site.baseUrl}/`, options: { fingerprint: { timezoneId: "Mars/Olympus" } } });
+		expect(zone).toMatchObject({ status: 422, body: { type: "INVALID_TASK_PAYLOAD", data: { errors: [{ type: "timeZone" }] } } });
+		expect(zone.body.message).toContain("'options.fingerprint.timezoneId' field must be an IANA time zone");
 	});
 
 	it("shows the node's browsers, slots and memory at /api/pool", async () => {

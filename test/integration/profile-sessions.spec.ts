@@ -234,6 +234,9 @@ describe("profiles and sessions", () => {
 		expect(badViewport.status).toBe(422);
 		const badGeo = await request("POST", "/api/profiles", { name: "x", fingerprint: { geolocation: { latitude: 91, longitude: 0 } } });
 		expect(badGeo.status).toBe(422);
+		const badZone = await request("POST", "/api/profiles", { name: "x", fingerprint: { timezoneId: "Mars/Olympus" } });
+		expect(badZone).toMatchObject({ status: 422, body: { type: "VALIDATION_ERROR", data: [{ type: "timeZone", field: "fingerprint.timezoneId" }] } });
+		expect((await request("POST", "/api/profiles", { name: "x", fingerprint: { timezoneId: "Asia/Kolkata" } })).status).toBe(201);
 		const badProxy = await request("POST", "/api/profiles", { name: "x", proxy: { server: "socks5://1.2.3.4:1080" } });
 		expect(badProxy.status).toBe(422);
 		expect((await request("POST", "/api/profiles", { name: "x", fingerprint: { randomize: true } })).status).toBe(422);

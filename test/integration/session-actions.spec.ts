@@ -1,5 +1,5 @@
 import net from "node:net";
-import Validator from "fastest-validator";
+import { createValidator } from "../../src/validation";
 import type { Browser, BrowserContext, Page } from "playwright";
 import { launchTestChromium } from "../helpers/chromium";
 import { UrlNotAllowedError } from "../../src/errors";
@@ -194,18 +194,15 @@ describe("runActions", () => {
 });
 
 describe("ACTION_STEPS_SCHEMA", () => {
-	// Moleculer's validator calls custom checks the new way, a plain Validator the old way: both must work.
-	const checks = {
-		plain: new Validator().compile(ACTION_STEPS_SCHEMA),
-		moleculer: new Validator({ useNewCustomCheckerFunction: true }).compile(ACTION_STEPS_SCHEMA)
-	};
+	// Action params (Moleculer's validator) and the browser.actions task type (the registry's) use the same options.
+	const checks = { shared: createValidator().compile(ACTION_STEPS_SCHEMA) };
 	type Issue = { type: string; field: string; message: string; expected?: unknown };
-	const errorsOf = (check: (typeof checks)["plain"], params: unknown): Issue[] => {
+	const errorsOf = (check: (typeof checks)["shared"], params: unknown): Issue[] => {
 		const result = check(params);
 		return result === true ? [] : (result as Issue[]);
 	};
 
-	describe.each(Object.entries(checks))("with the %s calling convention", (_, check) => {
+	describe.each(Object.entries(checks))("with the %s validator options", (_, check) => {
 		it("accepts every action and defaults timeoutMs", () => {
 			const params: Record<string, unknown> = {
 				steps: [
