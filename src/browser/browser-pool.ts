@@ -5,6 +5,7 @@ import { newId } from "../ids";
 import { contextOptions, type Fingerprint } from "./fingerprint";
 import { Gate } from "./gate";
 import { originOf } from "./origin";
+import { ListenerBaseline } from "./listeners";
 import { launchChromium } from "./launch";
 import { treeMemoryBytes } from "./process-memory";
 import { ActiveSession, type PoolSession, type SessionLimits } from "./session";
@@ -95,52 +96,9 @@ interface PooledContext {
 	/** Permissions the context was created with. */
 	permissions: string[];
 	cdp?: Promise<CDPSession>;
+	/** The listeners of the tab and the context before any task: the pool's own and Playwright's. */
+	listeners: ListenerBaseline[];
 }
-
-/** Page events a task handler may listen to: their listeners are removed before the page serves another task. */
-const PAGE_EVENTS = [
-	"close",
-	"console",
-	"crash",
-	"dialog",
-	"domcontentloaded",
-	"download",
-	"filechooser",
-	"frameattached",
-	"framedetached",
-	"framenavigated",
-	"load",
-	"pageerror",
-	"popup",
-	"request",
-	"requestfailed",
-	"requestfinished",
-	"response",
-	"websocket",
-	"worker"
-] as const;
-
-/** The same for the context's events (a handler reaches its context through `page.context()`). */
-const CONTEXT_EVENTS = [
-	"backgroundpage",
-	"close",
-	"console",
-	"dialog",
-	"dialogclosed",
-	"download",
-	"frameattached",
-	"framedetached",
-	"framenavigated",
-	"page",
-	"pageclose",
-	"pageload",
-	"request",
-	"requestfailed",
-	"requestfinished",
-	"response",
-	"serviceworker",
-	"weberror"
-] as const;
 
 /** Playwright's default viewport, which every context starts with. */
 const DEFAULT_VIEWPORT = { width: 1280, height: 720 };
@@ -472,7 +430,8 @@ export class BrowserPool {
 			recycling: false,
 			idleSince: 0,
 			viewportChanged: false,
-			permissions: options.permissions ?? []
+			permissions: options.permissions ?? [],
+			listeners: []
 		};
 		owner.contexts.add(pooled);
 		try {
@@ -488,6 +447,7 @@ export class BrowserPool {
 			throw translateClosed(err, owner);
 		}
 		this.watchContext(pooled);
+		pooled.listeners = [new ListenerBaseline(pooled.context), new ListenerBaseline(pooled.page)];
 		return pooled;
 	}
 
@@ -530,9 +490,7 @@ export class BrowserPool {
 		for (const p of context.pages()) if (p !== page) await quietly(() => p.close(), timeout);
 		// A listener left by the handler would see the next task's traffic; a dialog listener that answers nothing would
 		// also keep a beforeunload prompt open, and the leave below wait for it (without one Playwright accepts it).
-		for (const event of PAGE_EVENTS) page.removeAllListeners(event);
-		for (const event of CONTEXT_EVENTS) context.removeAllListeners(event);
-		this.watchContext(pooled);
+		for (const baseline of pooled.listeners) baseline.restore();
 		// Until load, not just commit: right after the commit the tab's CDP session sometimes still answers "Not
 		// attached to an active page" to the history reset below.
 		await page.goto("about:blank", { timeout });

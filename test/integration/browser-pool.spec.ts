@@ -345,6 +345,21 @@ describe("BrowserPool contexts under a worker's load", () => {
 		await pool.release(second);
 	});
 
+	it("closes a context that was recycled before, once its uses are spent, without waiting for a deadline", async () => {
+		// The operation deadline is far above what a close takes (tens of milliseconds), and the test's own timeout
+		// below it: a close that waits for its deadline fails here instead of passing slowly.
+		await start({ maxContextUses: 2, operationTimeoutMillis: 60_000 });
+		const first = await session();
+		first.context.on("request", () => undefined);
+		await pool.release(first);
+		const second = await session();
+		expect(second.context).toBe(first.context);
+		let closed = false;
+		second.context.once("close", () => (closed = true));
+		await pool.release(second);
+		expect(closed).toBe(true);
+	}, 30_000);
+
 	it("has the successor of a replaced context ready when the release settles", async () => {
 		await start({ maxContextUses: 1 });
 		const first = await session();
