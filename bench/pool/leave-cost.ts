@@ -8,7 +8,9 @@
  *
  * Variants: `none` (nothing, as plain Playwright), `clear` (the clearing calls alone: history, cookies, permissions,
  * the origin's storage), `freeze` (Page.setWebLifecycleState frozen, then the clearing: the pool until 2026-12-01),
- * `blank` (goto about:blank, then the clearing: the pool since), `smallPage` (goto a small page of the same origin
+ * `blank` (goto about:blank, then the clearing), `blankCache` (the same and the HTTP cache emptied: the pool as
+ * shipped), `blankOnly` (goto about:blank alone: what the leave itself costs), `newTab` (the tab closed and a new one
+ * opened, then the clearing: another way to end the document), `smallPage` (goto a small page of the same origin
  * instead), `scriptsOff` (script execution disabled, then the clearing; enabled again before the next page, which
  * lets the document run again until that page commits: not a fix, a bound on what stopping scripts costs).
  */
@@ -27,8 +29,8 @@ async function main(): Promise<void> {
 	const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
 	try {
 		const context = await browser.newContext();
-		const page = await context.newPage();
-		const cdp = await context.newCDPSession(page);
+		let page = await context.newPage();
+		let cdp = await context.newCDPSession(page);
 		const origin = new URL(site.baseUrl).origin;
 		const clear = () =>
 			Promise.all([
@@ -43,6 +45,14 @@ async function main(): Promise<void> {
 			clear,
 			freeze: async () => (await cdp.send("Page.setWebLifecycleState", { state: "frozen" }), clear()),
 			blank: async () => (await page.goto("about:blank"), clear()),
+			blankOnly: async () => page.goto("about:blank"),
+			blankCache: async () => (await page.goto("about:blank"), await Promise.all([clear(), cdp.send("Network.clearBrowserCache")])),
+			newTab: async () => {
+				await page.close();
+				page = await context.newPage();
+				cdp = await context.newCDPSession(page);
+				await clear();
+			},
 			smallPage: async () => (await page.goto(`${origin}/status/200`), clear()),
 			scriptsOff: async () => {
 				await cdp.send("Emulation.setScriptExecutionDisabled", { value: true });
