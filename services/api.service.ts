@@ -3,7 +3,8 @@ import path from "node:path";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { SseHub } from "../src/api/sse-hub";
-import { createArtifactStore } from "../src/artifacts";
+import type { Readable } from "node:stream";
+import { ARTIFACT_ID, type ArtifactMeta, createArtifactStore } from "../src/artifacts";
 import { clusterPool } from "../src/browser/cluster-pool";
 import { isLoopback } from "../src/config";
 import { ArtifactNotFoundError, ERROR_TYPES, UnauthorizedError, UnknownEventError } from "../src/errors";
@@ -47,6 +48,14 @@ function normalizeError(err: any): { name: string; message: string; code: number
 		type: typeof err?.type === "string" && /^[A-Z0-9_]+$/.test(err.type) ? err.type : code === 500 ? ERROR_TYPES.INTERNAL_ERROR : ERROR_TYPES.REQUEST_ERROR,
 		data: code === 500 ? undefined : err?.data
 	};
+}
+
+function writeArtifactHead(res: ServerResponse, meta: ArtifactMeta): void {
+	res.setHeader("Content-Type", meta.contentType);
+	res.setHeader("Content-Length", meta.size);
+	// Artifacts never change once written.
+	res.setHeader("Cache-Control", "private, max-age=31536000, immutable");
+	res.writeHead(200);
 }
 
 /** A parameter check says only "Parameters validation error!"; what is wrong is in its data, so the message says it. */
@@ -169,16 +178,42 @@ const ApiService = {
 			const id = req.$params.id;
 			try {
 				const found = await this.artifacts.get(id);
-				if (!found) throw new ArtifactNotFoundError(id);
-				res.setHeader("Content-Type", found.meta.contentType);
-				res.setHeader("Content-Length", found.data.length);
-				// Artifacts never change once written.
-				res.setHeader("Cache-Control", "private, max-age=31536000, immutable");
-				res.writeHead(200);
-				res.end(found.data);
+				if (found) {
+					writeArtifactHead(res, found.meta);
+					res.end(found.data);
+					return;
+				}
+				const remote = await this.remoteArtifact(id);
+				if (!remote) throw new ArtifactNotFoundError(id);
+				writeArtifactHead(res, remote.meta);
+				remote.data.on("error", (err: Error) => {
+					this.logger.warn(`artifact ${id} broke off while streaming`, err.message);
+					res.destroy(err);
+				});
+				remote.data.pipe(res);
 			} catch (err) {
 				this.settings.onError.call(this, req, res, err);
 			}
+		},
+
+		/**
+		 * An artifact another node wrote and keeps (a cluster without MongoDB): asked of every other node running
+		 * `browser-pool`, one after the other. Null when none has it, or the node that wrote it is gone.
+		 */
+		async remoteArtifact(this: any, id: string): Promise<{ meta: ArtifactMeta; data: Readable } | null> {
+			if (!ARTIFACT_ID.test(id)) return null;
+			const services: { name: string; nodeID: string }[] = this.broker.registry.getServiceList({ onlyAvailable: true });
+			const nodes = new Set(services.filter(s => s.name === "browser-pool" && s.nodeID !== this.broker.nodeID).map(s => s.nodeID));
+			for (const nodeID of nodes) {
+				const call = this.broker.call("browser-pool.artifact", { id }, { nodeID, retries: 0 });
+				try {
+					const data: Readable = await call;
+					return { meta: call.ctx.meta.artifact, data };
+				} catch (err: any) {
+					if (err?.type !== ERROR_TYPES.ARTIFACT_NOT_FOUND) this.logger.warn(`node ${nodeID} could not answer for artifact ${id}`, err?.message);
+				}
+			}
+			return null;
 		},
 
 		/** `GET /api/profiles/:id/cookies?format=json|extension|netscape`: the profile's cookies as a file. */

@@ -1,5 +1,7 @@
 import type { Context, ServiceSchema } from "moleculer";
-import { createArtifactStore } from "../src/artifacts";
+import { Readable } from "node:stream";
+import { ARTIFACT_ID, type ArtifactMeta, createArtifactStore } from "../src/artifacts";
+import { ArtifactNotFoundError } from "../src/errors";
 import { BrowserPool } from "../src/browser/browser-pool";
 import { GuardProxy } from "../src/browser/guard-proxy";
 import { EVENTS, TaskAbortEvent } from "../src/events";
@@ -32,6 +34,21 @@ const BrowserPoolService: ServiceSchema = {
 				guardProxy: { refused: this.proxy.refused },
 				...this.pool.status()
 			};
+		},
+		/**
+		 * An artifact this node wrote, for a gateway on another node (a cluster without MongoDB keeps artifacts where
+		 * they were written). Streamed, so a large screenshot travels in chunks under the transporter's message limit;
+		 * its metadata comes back in `ctx.meta.artifact`.
+		 */
+		artifact: {
+			visibility: "public",
+			params: { id: { type: "string", pattern: ARTIFACT_ID } },
+			async handler(this: any, ctx: Context<{ id: string }, { artifact?: ArtifactMeta }>) {
+				const found = await this.artifacts.get(ctx.params.id);
+				if (!found) throw new ArtifactNotFoundError(ctx.params.id);
+				ctx.meta.artifact = found.meta;
+				return Readable.from([found.data]);
+			}
 		},
 		/** Free browser slots: where session-manager opens the next profile session. */
 		slots(this: any) {

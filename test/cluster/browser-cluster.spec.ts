@@ -28,10 +28,14 @@ describe("browser pool across nodes", () => {
 			const workers = await cluster.waitForWorkers(["w1", "w2"]);
 			await cluster.waitForCoreToKnow(["w1", "w2"]);
 
-			// Every other page answers slowly, so the batch is still running when the victim dies.
+			// Every other page answers slowly, so the batch is still running when the victim dies. Every fourth takes a
+			// screenshot, which stays on the node that took it (no MongoDB here).
 			const tasks = Array.from({ length: TASKS }, (_, i) => ({
 				type: "page.parse",
-				payload: { url: i % 2 ? `${site.baseUrl}/slow?ms=300&i=${i}` : `${site.baseUrl}/page/${i}`, options: { screenshot: "none" } }
+				payload: {
+					url: i % 2 ? `${site.baseUrl}/slow?ms=300&i=${i}` : `${site.baseUrl}/page/${i}`,
+					options: { screenshot: i % 4 === 0 ? "viewport" : "none" }
+				}
 			}));
 			const answers = await cluster.api<{ id: string }[]>("POST", "/api/tasks/batch", { tasks });
 			const ids = answers.map(a => a.id);
@@ -45,6 +49,25 @@ describe("browser pool across nodes", () => {
 				},
 				{ timeoutMillis: 60_000, what: "both nodes to complete parses" }
 			);
+			// The core's gateway serves a screenshot from each worker's own files, through the transporter.
+			const shots = await waitFor(
+				async () => {
+					const done = await cluster.api<{ items: TaskView[] }>("GET", "/api/tasks?status=completed&limit=500");
+					type Shot = { url: string; size: number };
+					const shotOf = (t: TaskView) => (t.result as { screenshot?: Shot } | null)?.screenshot;
+					const byNode = new Map(done.items.filter(t => shotOf(t)).map(t => [t.nodeId, shotOf(t)!]));
+					return byNode.has("w1") && byNode.has("w2") ? byNode : null;
+				},
+				{ timeoutMillis: 60_000, what: "a screenshot from each node" }
+			);
+			for (const shot of shots.values()) {
+				const res = await fetch(`${cluster.baseUrl}${shot.url}`);
+				expect(res.status).toBe(200);
+				expect(res.headers.get("content-type")).toBe("image/png");
+				const body = Buffer.from(await res.arrayBuffer());
+				expect(body.length).toBe(shot.size);
+				expect(body.subarray(0, 4).toString("latin1")).toBe("\x89PNG");
+			}
 			await cluster.kill9("w1", workers.get("w1")!.pid!);
 
 			const final = await waitFor(
