@@ -33,4 +33,8 @@ export function brokerOptions(config: Config): BrokerOptions & { nightshift: Con
 	} as BrokerOptions & { nightshift: Config };
 }
 
-export default brokerOptions(loadConfig());
+/**
+ * For moleculer-runner, which calls a config module that is a function. Read when used, not when imported: a bad
+ * value is then reported by whoever starts the broker (main.ts prints the message alone, without a stack).
+ */
+export default () => brokerOptions(loadConfig());
