@@ -102,6 +102,19 @@ const optional = <T extends object>(rule: T) => ({ ...rule, optional: true }) as
  * Every action: the schema of its step (validated strictly: a misspelt option is an error, not silently ignored) and
  * what it does. Steps that answer nothing return undefined.
  */
+/**
+ * What `extract` reads of each element, in the page: the attribute named, or the text. A form field's (input,
+ * textarea, select) current value stands for its text and for its `value` attribute, which typing does not change.
+ */
+function readElements(elements: Element[], attribute: string | null): (string | null)[] {
+	return elements.map(e => {
+		const field = e instanceof HTMLInputElement || e instanceof HTMLTextAreaElement || e instanceof HTMLSelectElement;
+		if (field && (attribute === null || attribute === "value")) return e.value;
+		if (attribute !== null) return e.getAttribute(attribute);
+		return e instanceof HTMLElement ? e.innerText.trim() : (e.textContent ?? "").trim();
+	});
+}
+
 const ACTIONS: { [K in ActionName]: { schema: Record<string, unknown>; run(step: StepOf<K>, ctx: StepContext): Promise<unknown> } } = {
 	goto: {
 		schema: {
@@ -195,10 +208,7 @@ const ACTIONS: { [K in ActionName]: { schema: Record<string, unknown>; run(step:
 		async run({ extract: { selector, attribute, all } }, { page, timeout }) {
 			const matches = page.locator(selector);
 			// `all` reads what is there now (possibly nothing), as Playwright's all* calls do; one element is waited for.
-			if (all)
-				return attribute
-					? matches.evaluateAll((elements, name) => elements.map(e => e.getAttribute(name)), attribute)
-					: (await matches.allInnerTexts()).map(text => text.trim());
+			if (all) return matches.evaluateAll(readElements, attribute ?? null);
 			const first: Locator = matches.first();
 			try {
 				await first.waitFor({ state: "attached", timeout });
@@ -207,7 +217,7 @@ const ACTIONS: { [K in ActionName]: { schema: Record<string, unknown>; run(step:
 					throw new StepError(STEP_ELEMENT_NOT_FOUND, `No element matches ${selector} (waited ${timeout} ms)`);
 				throw err;
 			}
-			return attribute ? first.getAttribute(attribute, { timeout }) : (await first.innerText({ timeout })).trim();
+			return (await first.evaluateAll(readElements, attribute ?? null))[0] ?? null;
 		}
 	},
 	screenshot: {

@@ -82,6 +82,19 @@ describe("runActions", () => {
 		expect((await context.cookies()).map(c => c.name)).toContain("session");
 	});
 
+	it("extracts what a form field holds now, not the value attribute it was served with", async () => {
+		const result = await run([
+			{ goto: `${site.baseUrl}/login`, waitUntil: "domcontentloaded" },
+			{ fill: "#username", value: "carol" },
+			{ extract: { selector: "#username" } },
+			{ extract: { selector: "#username", attribute: "value" } },
+			{ extract: { selector: "input", attribute: "value", all: true } },
+			{ extract: { selector: "#username", attribute: "id" } }
+		]);
+		expect(result).toMatchObject({ ok: true });
+		expect(result.results.slice(2).map(r => r.value)).toEqual(["carol", "carol", ["carol", ""], "username"]);
+	});
+
 	it("presses a key in a field and on the page keyboard", async () => {
 		const result = await run([
 			{ goto: `${site.baseUrl}/login`, waitUntil: "domcontentloaded" },
