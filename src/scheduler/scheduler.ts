@@ -412,11 +412,13 @@ export class Scheduler {
 				$set: {
 					status: "queued",
 					attempts: 0,
+					progress: 0,
 					availableAt: now,
 					cancelRequested: null,
 					finishedAt: null,
 					updatedAt: now
-				}
+				},
+				$unset: { step: true }
 			}
 		);
 		if (!requeued) throw new TaskStateConflictError(id, "changing", "retry");
@@ -456,7 +458,9 @@ export class Scheduler {
 			docs = await this.tasks.updateManyReturning(
 				{ _id: { $in: ids }, status: "queued" },
 				{
-					$set: { status: "running", lease, nodeId, startedAt: lease.startedAt, updatedAt: lease.startedAt },
+					// Every attempt starts from 0: a retry does not show the progress and step its last attempt reached.
+					$set: { status: "running", lease, nodeId, startedAt: lease.startedAt, updatedAt: lease.startedAt, progress: 0 },
+					$unset: { step: true },
 					$inc: { attempts: 1 }
 				},
 				{ _id: { $in: ids }, "lease.id": lease.id }

@@ -182,6 +182,15 @@ describe("scheduler through the broker", () => {
 		await expect(submit({ type: "noop", cron: "* * * * *", timeZone: "Mars/Olympus" })).rejects.toMatchObject({ type: "INVALID_SCHEDULE" });
 	});
 
+	it("starts every attempt at progress 0, without the last attempt's step", async () => {
+		const { id } = await submit({ type: "test.behave", payload: { failTimes: 1, progressBursts: 3, progressOnce: true, sleepMillis: 400 } });
+		await waitFor(() => seen.some(e => e.taskId === id && e.event === "task.started" && e.attempt === 2));
+		const second = await broker.call<any, any>("scheduler.get", { id });
+		expect(second).toMatchObject({ status: "running", attempts: 2, progress: 0, step: null });
+		expect(second.history[0]).toMatchObject({ attempt: 1, outcome: "failed" });
+		await until(id, ["completed"]);
+	});
+
 	it("throttles progress to 10 events/s per task and delivers the last one", async () => {
 		const { id } = await submit({ type: "test.behave", payload: { progressBursts: 500 } });
 		await until(id, ["completed"]);
