@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import path from "node:path";
+import type { Readable } from "node:stream";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { SseHub } from "../src/api/sse-hub";
-import type { Readable } from "node:stream";
 import { ARTIFACT_ID, type ArtifactMeta, createArtifactStore } from "../src/artifacts";
 import { clusterPool } from "../src/browser/cluster-pool";
 import { isLoopback } from "../src/config";
@@ -50,10 +50,10 @@ function normalizeError(err: any): { name: string; message: string; code: number
 	};
 }
 
+/** Headers of an artifact answer: its type and size, cached for good (artifacts never change once written). */
 function writeArtifactHead(res: ServerResponse, meta: ArtifactMeta): void {
 	res.setHeader("Content-Type", meta.contentType);
 	res.setHeader("Content-Length", meta.size);
-	// Artifacts never change once written.
 	res.setHeader("Cache-Control", "private, max-age=31536000, immutable");
 	res.writeHead(200);
 }
