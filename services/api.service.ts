@@ -121,7 +121,7 @@ const ApiService = {
 
 		/** Seed route `POST /api/v1/web-pages/parse` (shared/seeds/001 §1.3): a `page.parse` task in the seed's shape. */
 		parseWebPage: {
-			params: { url: { type: "string", min: 1 }, options: { type: "object", optional: true } },
+			params: { $$strict: true, url: { type: "string", min: 1 }, options: { type: "object", optional: true } },
 			async handler(this: any, ctx: Context<{ url: string; options?: object }, { $statusCode?: number }>) {
 				const payload: Record<string, unknown> = { url: ctx.params.url };
 				if (ctx.params.options) payload.options = ctx.params.options;
@@ -139,7 +139,9 @@ const ApiService = {
 	},
 
 	methods: {
-		authenticate(this: any, _ctx: Context, _route: unknown, req: IncomingMessage) {
+		authenticate(this: any, _ctx: Context, _route: unknown, req: IncomingMessage & { $params?: Record<string, unknown> }) {
+			// A key passed in the query is the gateway's, not a parameter of the action (whose bodies are strict).
+			if (req.$params) delete req.$params.apiKey;
 			const keys: string[] = configOf(this.broker).apiKeys;
 			if (keys.length === 0) return null;
 			// EventSource cannot send headers: an `apiKey` query parameter is accepted too.

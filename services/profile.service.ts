@@ -98,7 +98,8 @@ const ProfileService: ServiceSchema = {
 			}
 		},
 		create: {
-			params: PROFILE_FIELDS,
+			// Strict, as every body: a misspelt field is refused, not dropped.
+			params: { $$strict: true, ...PROFILE_FIELDS },
 			async handler(this: any, ctx: Context<ProfileInput, { $statusCode?: number; $location?: string }>) {
 				const doc = await this.profiles.create(ctx.params);
 				ctx.meta.$statusCode = 201;
@@ -107,7 +108,7 @@ const ProfileService: ServiceSchema = {
 			}
 		},
 		update: {
-			params: { id: "string", ...optional(PROFILE_FIELDS) },
+			params: { $$strict: true, id: "string", ...optional(PROFILE_FIELDS) },
 			async handler(this: any, ctx: Context<Partial<ProfileInput> & { id: string }>) {
 				const { id, ...changes } = ctx.params;
 				const { doc, changed } = await this.profiles.update(id, changes);

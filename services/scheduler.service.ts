@@ -23,8 +23,11 @@ const listParams = {
 const idParam = { id: { type: "string", min: 1, max: 64 } };
 const leaseRef = { type: "object", props: { id: "string", leaseId: "string" } };
 
-/** What one submit may carry; a batch checks each of its tasks against the same. */
-const SUBMIT_PARAMS = {
+/**
+ * What one submit may carry; a batch checks each of its tasks against the same. Nothing else: a misspelt field
+ * (`priorty`, `idempotency_key`) would otherwise be dropped without a word and change what the task does.
+ */
+const SUBMIT_FIELDS = {
 	type: { type: "string", min: 1 },
 	payload: { type: "any", optional: true },
 	priority: { type: "number", integer: true, min: 1, max: 10, optional: true },
@@ -47,7 +50,7 @@ const SchedulerService = {
 
 	actions: {
 		submit: {
-			params: SUBMIT_PARAMS,
+			params: { $$strict: true, ...SUBMIT_FIELDS },
 			async handler(this: any, ctx: Context<SubmitRequest, { $statusCode?: number }>) {
 				const { type, payload, priority, key, dependsOn, runAt, cron, timeZone, maxAttempts, timeoutMs, idempotencyKey, metadata, profileId } =
 					ctx.params;
@@ -57,7 +60,7 @@ const SchedulerService = {
 			}
 		},
 		submitMany: {
-			params: { tasks: { type: "array", items: { type: "object", props: SUBMIT_PARAMS }, min: 1, max: 1000 } },
+			params: { tasks: { type: "array", items: { type: "object", strict: true, props: SUBMIT_FIELDS }, min: 1, max: 1000 } },
 			async handler(this: any, ctx: Context<{ tasks: SubmitRequest[] }, { $statusCode?: number }>) {
 				ctx.meta.$statusCode = 202;
 				return this.scheduler.submitMany(ctx.params.tasks);

@@ -69,7 +69,7 @@ const SessionManagerService = {
 		},
 		/** `POST /api/sessions/:id/actions`: declarative steps run in the session's page on its node. */
 		actions: {
-			params: { sessionId: "string", ...ACTION_STEPS_SCHEMA },
+			params: { $$strict: true, sessionId: "string", ...ACTION_STEPS_SCHEMA },
 			async handler(this: any, ctx: Context<{ sessionId: string; steps: unknown[]; timeoutMs?: number }>) {
 				const lock = await this.manager.session(ctx.params.sessionId);
 				const { sessionId, steps, timeoutMs } = ctx.params;

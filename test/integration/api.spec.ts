@@ -124,6 +124,9 @@ describe("HTTP gateway", () => {
 			["negative timeout in a batch", post("/api/tasks/batch", { tasks: [{ type: "noop", timeoutMs: -5 }] }), 422, "VALIDATION_ERROR"],
 			["cron with three fields", post("/api/tasks", { type: "noop", cron: "* * *" }), 422, "INVALID_SCHEDULE"],
 			["empty cron", post("/api/tasks", { type: "noop", cron: "" }), 422, "VALIDATION_ERROR"],
+			["misspelt field", post("/api/tasks", { type: "noop", priorty: 9 }), 422, "VALIDATION_ERROR"],
+			["misspelt field in a batch", post("/api/tasks/batch", { tasks: [{ type: "noop", idempotency_key: "k" }] }), 422, "VALIDATION_ERROR"],
+			["misspelt field on the seed route", post("/api/v1/web-pages/parse", { url: "https://example.org/", option: {} }), 422, "VALIDATION_ERROR"],
 			["missing type", post("/api/tasks", { payload: {} }), 422, "VALIDATION_ERROR"],
 			["dependsOn a missing task", post("/api/tasks", { type: "noop", dependsOn: ["ghost"] }), 422, "DEPENDENCY_NOT_FOUND"],
 			["bad runAt", post("/api/tasks", { type: "noop", runAt: "tomorrow" }), 422, "INVALID_SCHEDULE"],
@@ -233,6 +236,13 @@ describe("HTTP gateway with API keys", () => {
 		expect((await fetch(`${base}/api/tasks`, { headers: { "x-api-key": "s3cret" } })).status).toBe(200);
 		expect((await fetch(`${base}/api/tasks`, { headers: { authorization: "Bearer s3cret" } })).status).toBe(200);
 		expect((await fetch(`${base}/api/events`)).status).toBe(401);
+		// In the query, the key is the gateway's: it does not reach the action as a parameter.
+		const submitted = await fetch(`${base}/api/tasks?apiKey=s3cret`, {
+			method: "POST",
+			headers: { "content-type": "application/json" },
+			body: JSON.stringify({ type: "noop" })
+		});
+		expect(submitted.status).toBe(202);
 		expect((await fetch(`${base}/health`)).status).toBe(200);
 	});
 });

@@ -236,7 +236,12 @@ describe("profiles and sessions", () => {
 		expect(badGeo.status).toBe(422);
 		const badZone = await request("POST", "/api/profiles", { name: "x", fingerprint: { timezoneId: "Mars/Olympus" } });
 		expect(badZone).toMatchObject({ status: 422, body: { type: "VALIDATION_ERROR", data: [{ type: "timeZone", field: "fingerprint.timezoneId" }] } });
-		expect((await request("POST", "/api/profiles", { name: "x", fingerprint: { timezoneId: "Asia/Kolkata" } })).status).toBe(201);
+		const created = await request("POST", "/api/profiles", { name: "x", fingerprint: { timezoneId: "Asia/Kolkata" } });
+		expect(created.status).toBe(201);
+		// A misspelt field is refused, not dropped.
+		const misspelt = await request("PATCH", `/api/profiles/${created.body.id}`, { fingreprint: { locale: "de-DE" } });
+		expect(misspelt).toMatchObject({ status: 422, body: { type: "VALIDATION_ERROR" } });
+		expect(misspelt.body.message).toContain("fingreprint");
 		const badProxy = await request("POST", "/api/profiles", { name: "x", proxy: { server: "socks5://1.2.3.4:1080" } });
 		expect(badProxy.status).toBe(422);
 		expect((await request("POST", "/api/profiles", { name: "x", fingerprint: { randomize: true } })).status).toBe(422);
