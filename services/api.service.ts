@@ -7,7 +7,7 @@ import { SseHub } from "../src/api/sse-hub";
 import { ARTIFACT_ID, type ArtifactMeta, createArtifactStore } from "../src/artifacts";
 import { clusterPool } from "../src/browser/cluster-pool";
 import { isLoopback } from "../src/config";
-import { ArtifactNotFoundError, ERROR_TYPES, UnauthorizedError, UnknownEventError } from "../src/errors";
+import { ArtifactNotFoundError, ERROR_TYPES, UnauthorizedError, UnknownEventError, UnknownTaskTypeError } from "../src/errors";
 import { EVENTS, STREAMED_EVENTS } from "../src/events";
 import { configOf } from "../src/runtime";
 
@@ -238,16 +238,23 @@ const ApiService = {
 		 * the named events (comma-separated, e.g. `task.completed,task.failed`: a client counting outcomes need not
 		 * read three events per task).
 		 */
-		streamAll(this: any, req: Req, res: ServerResponse) {
-			const type = req.$params.type;
+		async streamAll(this: any, req: Req, res: ServerResponse) {
+			const type: string | undefined = req.$params.type || undefined;
 			const names = String(req.$params.event ?? "").split(",").map(n => n.trim()).filter(Boolean);
-			const unknown = names.filter(n => !STREAMED_EVENTS.includes(n));
-			if (unknown.length > 0) return this.settings.onError.call(this, req, res, new UnknownEventError(unknown, STREAMED_EVENTS));
+			try {
+				const unknown = names.filter(n => !STREAMED_EVENTS.includes(n));
+				if (unknown.length > 0) throw new UnknownEventError(unknown, STREAMED_EVENTS);
+				// A misspelt type would stream nothing, forever.
+				if (type) {
+					const known = ((await req.$ctx.call("scheduler.types")) as { name: string }[]).map(t => t.name);
+					if (!known.includes(type)) throw new UnknownTaskTypeError(type, known);
+				}
+			} catch (err) {
+				return this.settings.onError.call(this, req, res, err);
+			}
 			const wanted = names.length > 0 ? new Set(names) : undefined;
-			this.hub.open({
-				res,
-				accepts: (e: string, p: any) => (!wanted || wanted.has(e)) && (!type || p.taskType === type || p.taskType === undefined)
-			});
+			// With a type, only that type's task events: profile events have none.
+			this.hub.open({ res, accepts: (e: string, p: any) => (!wanted || wanted.has(e)) && (!type || p.taskType === type) });
 		}
 	},
 

@@ -89,6 +89,8 @@ export interface TaskStartedEvent {
 
 export interface TaskProgressEvent {
 	taskId: string;
+	/** Not in the seed's payload: lets a stream filtered by type keep the progress of that type only. */
+	taskType: string;
 	progress: number;
 	currentOperation?: string;
 	estimatedTimeRemaining?: number;

@@ -339,6 +339,7 @@ export class TaskWorker {
 		const elapsed = performance.now() - attempt.startedAt;
 		const event: TaskProgressEvent & { leaseId: string } = {
 			taskId: attempt.task.id,
+			taskType: attempt.task.type,
 			leaseId: attempt.task.leaseId,
 			progress,
 			timestamp: isoNow()

@@ -219,6 +219,24 @@ describe("HTTP gateway", () => {
 		expect(refused.status).toBe(422);
 		expect(refused.body).toMatchObject({ type: "UNKNOWN_EVENT", data: { events: ["task.done"] } });
 	});
+
+	it("streams one task type's events, its progress included, and refuses a type no node knows", async () => {
+		let behaveId = "";
+		const events = await readEvents(
+			`${base}/api/events?type=test.behave`,
+			async () => {
+				// Another type's progress goes out first: it must not reach this stream.
+				await json(await post("/api/tasks", { type: "http.check", payload: { url: `${base}/health` } }));
+				behaveId = (await json(await post("/api/tasks", { type: "test.behave", payload: { progressBursts: 2 } }))).body.id;
+			},
+			seen => seen.some(e => e.event === "task.completed" && e.data.taskId === behaveId)
+		);
+		expect(events.every(e => e.data.taskType === "test.behave")).toBe(true);
+		expect(events.filter(e => e.data.taskId === behaveId).map(e => e.event)).toContain("task.progress");
+
+		const refused = await json(await fetch(`${base}/api/events?type=page-parse`));
+		expect(refused).toMatchObject({ status: 422, body: { type: "UNKNOWN_TASK_TYPE", data: { type: "page-parse" } } });
+	});
 });
 
 describe("HTTP gateway with API keys", () => {
