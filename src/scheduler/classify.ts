@@ -35,16 +35,19 @@ const BUG_NAMES = new Set(["TypeError", "ReferenceError", "SyntaxError", "RangeE
 export function classifyError(err: unknown): TaskFailure {
 	const e = (err ?? {}) as Record<string, any>;
 	const message = typeof e.message === "string" ? e.message : String(err);
-	const type = typeof e.type === "string" ? e.type : ERROR_TYPES.TASK_ERROR;
+	// fetch() wraps the socket error in `cause`.
+	const socketCode = [e.code, e.cause?.code].find(code => TRANSIENT_CODES.has(code));
+	const type = typeof e.type === "string" ? e.type : socketCode ? ERROR_TYPES.CONNECTION_FAILED : ERROR_TYPES.TASK_ERROR;
 	let errorClass: ErrorClass;
 	if (e.errorClass === "retryable" || e.errorClass === "fatal" || e.errorClass === "user-actionable")
 		errorClass = e.errorClass;
 	else if (typeof e.retryable === "boolean") errorClass = e.retryable ? "retryable" : "fatal";
-	else if (TRANSIENT_CODES.has(e.code) || TRANSIENT_CODES.has(e.cause?.code)) errorClass = "retryable";
+	else if (socketCode) errorClass = "retryable";
 	else if (BUG_NAMES.has(e.name)) errorClass = "fatal";
 	else errorClass = "retryable";
 	const failure: TaskFailure = { message, type, errorClass, retryable: errorClass === "retryable" };
 	if (e.data !== undefined) failure.data = storableDiagnostic(e.data);
+	else if (socketCode) failure.data = { code: socketCode };
 	if (typeof e.suggestedAction === "string") failure.suggestedAction = e.suggestedAction;
 	return failure;
 }

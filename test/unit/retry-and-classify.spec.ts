@@ -25,7 +25,14 @@ describe("classifyError", () => {
 	});
 
 	it("retries socket errors and plain errors, not handler bugs", () => {
-		expect(classifyError(Object.assign(new Error("refused"), { code: "ECONNREFUSED" })).errorClass).toBe("retryable");
+		expect(classifyError(Object.assign(new Error("refused"), { code: "ECONNREFUSED" }))).toMatchObject({
+			errorClass: "retryable",
+			type: ERROR_TYPES.CONNECTION_FAILED,
+			data: { code: "ECONNREFUSED" }
+		});
+		// fetch() puts the socket error in `cause`.
+		const fetchFailure = Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error("getaddrinfo"), { code: "ENOTFOUND" }) });
+		expect(classifyError(fetchFailure)).toMatchObject({ errorClass: "retryable", type: ERROR_TYPES.CONNECTION_FAILED, data: { code: "ENOTFOUND" } });
 		expect(classifyError(new Error("flaky")).errorClass).toBe("retryable");
 		expect(classifyError(new TypeError("x is undefined")).errorClass).toBe("fatal");
 		expect(classifyError(Object.assign(new Error("no"), { retryable: false })).errorClass).toBe("fatal");
