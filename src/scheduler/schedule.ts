@@ -28,7 +28,11 @@ export function nextCronRun(cron: string, timeZone: string | null, after: number
 function assertFieldCount(cron: string): void {
 	const fields = cron.trim().split(/\s+/).filter(Boolean).length;
 	if (cron.trim().startsWith("@") ? fields !== 1 : fields !== 5 && fields !== 6)
-		throw new InvalidScheduleError(`Invalid cron expression "${cron}": expected 5 fields (minute hour day month weekday), 6 with seconds first, or a name such as @daily`, { cron });
+		throw new InvalidScheduleError(
+			`Invalid cron expression "${cron}": expected 5 fields (minute hour day month weekday), 6 with seconds first, ` +
+				"or a name such as @daily",
+			{ cron }
+		);
 }
 
 function assertTimeZone(timeZone: string): void {
