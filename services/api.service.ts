@@ -100,11 +100,19 @@ const ApiService = {
 			]);
 			const capacity = workers.reduce((n: number, w: any) => n + (w.concurrency ?? 0), 0);
 			const busy = workers.reduce((n: number, w: any) => n + w.currentTasks.length, 0);
+			// Nodes whose Chromium does not start: their browser tasks fail until it does.
+			const launchErrors = workers.filter(w => w.browserSlots?.launchError).map(w => ({ nodeId: w.nodeId, error: w.browserSlots.launchError }));
 			const transit = this.broker.transit;
 			return {
-				status: scheduler && scheduler.store.connected ? "ok" : "degraded",
+				status: scheduler && scheduler.store.connected && launchErrors.length === 0 ? "ok" : "degraded",
 				queue_health: scheduler?.queue ?? null,
-				browser_pool_status: { workers: workers.length, capacity, busy, free: Math.max(0, capacity - busy) },
+				browser_pool_status: {
+					workers: workers.length,
+					capacity,
+					busy,
+					free: Math.max(0, capacity - busy),
+					...(launchErrors.length ? { launchErrors } : {})
+				},
 				active_tasks: scheduler?.activeTasks ?? null,
 				failed_tasks_last_hour: scheduler?.failedLastHour ?? null,
 				transporter_connection: transit

@@ -146,5 +146,5 @@ export interface WorkerHeartbeat {
 	timestamp: string;
 	accepting: boolean;
 	/** Browser slots this node advertises (absent on nodes without a browser pool). */
-	browsers?: { total: number; busy: number; free: number; waiting: number };
+	browsers?: { total: number; busy: number; free: number; waiting: number; launchError?: string };
 }

@@ -256,9 +256,13 @@ export class BrowserPool {
 	}
 
 	/** Sessions this node can take now: what its heartbeat advertises. */
-	slots() {
-		return { total: this.capacity, busy: this.reserved, free: Math.max(0, this.capacity - this.reserved), waiting: this.waiters.length };
+	slots(): { total: number; busy: number; free: number; waiting: number; launchError?: string } {
+		const slots = { total: this.capacity, busy: this.reserved, free: Math.max(0, this.capacity - this.reserved), waiting: this.waiters.length };
+		// Free slots are no capacity while Chromium cannot start: the heartbeat says so, and health reports it.
+		return this.launchError ? { ...slots, launchError: this.launchError } : slots;
 	}
+	/** Why the last launch failed, until one succeeds. */
+	private launchError?: string;
 
 	/** What `/api/pool` shows for this node. */
 	status() {
@@ -653,12 +657,20 @@ export class BrowserPool {
 
 	private async launch(): Promise<PooledBrowser> {
 		const id = newId();
-		const { browser, pid } = await launchChromium({
-			executablePath: this.options.executablePath,
-			proxyServer: this.options.proxyServer,
-			timeoutMillis: this.options.launchTimeoutMillis,
-			browserId: id
-		});
+		let launched: Awaited<ReturnType<typeof launchChromium>>;
+		try {
+			launched = await launchChromium({
+				executablePath: this.options.executablePath,
+				proxyServer: this.options.proxyServer,
+				timeoutMillis: this.options.launchTimeoutMillis,
+				browserId: id
+			});
+		} catch (err: any) {
+			this.launchError = err?.message ?? String(err);
+			throw err;
+		}
+		this.launchError = undefined;
+		const { browser, pid } = launched;
 		this.version = browser.version();
 		const pooled: PooledBrowser = {
 			id,

@@ -36,3 +36,24 @@ describe("a node starting", () => {
 		}
 	});
 });
+
+describe("a node whose Chromium cannot start", () => {
+	it("runs what needs no browser, and its health says why browser tasks fail", async () => {
+		const config = testConfig({ chromiumPath: "/nonexistent/chromium", warmContexts: 1, heartbeatMillis: 100 });
+		const broker = new ServiceBroker(brokerOptions(config));
+		for (const name of ["api", "scheduler", "browser-pool"]) broker.createService(SERVICE_SCHEMAS[name]);
+		await broker.start();
+		try {
+			const health = await waitFor(async () => {
+				const h = await broker.call<any, any>("api.backgroundTasksHealth", {});
+				return h.browser_pool_status.launchErrors ? h : null;
+			}, 10_000, "health to report the failed launch");
+			expect(health.status).toBe("degraded");
+			expect(health.browser_pool_status.launchErrors).toEqual([{ nodeId: broker.nodeID, error: expect.stringContaining("/nonexistent/chromium") }]);
+			const { id } = await broker.call<any, any>("scheduler.submit", { type: "noop" });
+			await waitFor(async () => (await broker.call<any, any>("scheduler.get", { id })).status === "completed", 4000, "the noop task to complete");
+		} finally {
+			await broker.stop();
+		}
+	});
+});
