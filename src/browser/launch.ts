@@ -1,4 +1,4 @@
-import { chromium, type Browser } from "playwright";
+import { chromium, errors, type Browser } from "playwright";
 import { ERROR_TYPES, TaskError } from "../errors";
 import { findPidByArgument } from "./process-memory";
 
@@ -97,12 +97,22 @@ export async function launchChromium(options: LaunchOptions): Promise<LaunchedBr
 			handleSIGHUP: false
 		});
 	} catch (err: any) {
+		const data = { executablePath: options.executablePath };
+		// A machine too busy to start Chromium in time may manage on the next attempt (or another node may take the
+		// task); a Chromium that is missing or dies at start will not.
+		if (err instanceof errors.TimeoutError)
+			throw new TaskError(
+				`Chromium did not start within ${options.timeoutMillis} ms (${options.executablePath})`,
+				"retryable",
+				ERROR_TYPES.BROWSER_LAUNCH_FAILED,
+				data
+			);
 		throw new TaskError(
 			`Chromium did not start (${options.executablePath}): ${String(err?.message ?? err).split("\n")[0]}. ` +
 				"Install Debian's chromium or set CHROMIUM_PATH.",
 			"fatal",
 			ERROR_TYPES.BROWSER_LAUNCH_FAILED,
-			{ executablePath: options.executablePath }
+			data
 		);
 	}
 	return { browser, pid: findPidByArgument(marker) };
