@@ -40,26 +40,18 @@ describe("browser pool across nodes", () => {
 			const answers = await cluster.api<{ id: string }[]>("POST", "/api/tasks/batch", { tasks });
 			const ids = answers.map(a => a.id);
 
-			// Both nodes have completed parses, and work is left.
-			await waitFor(
-				async () => {
-					const done = await cluster.api<{ items: TaskView[] }>("GET", "/api/tasks?status=completed&limit=500");
-					const nodes = new Set(done.items.map(t => t.nodeId));
-					return nodes.has("w1") && nodes.has("w2") && done.items.length < TASKS - 10;
-				},
-				{ timeoutMillis: 60_000, what: "both nodes to complete parses" }
-			);
-			// The core's gateway serves a screenshot from each worker's own files, through the transporter.
+			// Both nodes have completed parses, each has a screenshot among them, and work is left.
+			type Shot = { url: string; size: number };
+			const shotOf = (t: TaskView) => (t.result as { screenshot?: Shot } | null)?.screenshot;
 			const shots = await waitFor(
 				async () => {
 					const done = await cluster.api<{ items: TaskView[] }>("GET", "/api/tasks?status=completed&limit=500");
-					type Shot = { url: string; size: number };
-					const shotOf = (t: TaskView) => (t.result as { screenshot?: Shot } | null)?.screenshot;
 					const byNode = new Map(done.items.filter(t => shotOf(t)).map(t => [t.nodeId, shotOf(t)!]));
-					return byNode.has("w1") && byNode.has("w2") ? byNode : null;
+					return byNode.has("w1") && byNode.has("w2") && done.items.length < TASKS - 10 ? byNode : null;
 				},
-				{ timeoutMillis: 60_000, what: "a screenshot from each node" }
+				{ timeoutMillis: 60_000, what: "both nodes to complete parses, screenshots included" }
 			);
+			// The core's gateway serves a screenshot from each worker's own files, through the transporter.
 			for (const shot of shots.values()) {
 				const res = await fetch(`${cluster.baseUrl}${shot.url}`);
 				expect(res.status).toBe(200);
