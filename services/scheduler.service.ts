@@ -52,9 +52,8 @@ const SchedulerService = {
 		submit: {
 			params: { $$strict: true, ...SUBMIT_FIELDS },
 			async handler(this: any, ctx: Context<SubmitRequest, { $statusCode?: number }>) {
-				const { type, payload, priority, key, dependsOn, runAt, cron, timeZone, maxAttempts, timeoutMs, idempotencyKey, metadata, profileId } =
-					ctx.params;
-				const answer = await this.scheduler.submit({ type, payload, priority, key, dependsOn, runAt, cron, timeZone, maxAttempts, timeoutMs, idempotencyKey, metadata, profileId });
+				// The params are strict: they hold the submit fields and nothing else.
+				const answer = await this.scheduler.submit(ctx.params);
 				ctx.meta.$statusCode = answer.duplicate ? 200 : 202;
 				return answer;
 			}

@@ -657,20 +657,16 @@ export class BrowserPool {
 
 	private async launch(): Promise<PooledBrowser> {
 		const id = newId();
-		let launched: Awaited<ReturnType<typeof launchChromium>>;
-		try {
-			launched = await launchChromium({
-				executablePath: this.options.executablePath,
-				proxyServer: this.options.proxyServer,
-				timeoutMillis: this.options.launchTimeoutMillis,
-				browserId: id
-			});
-		} catch (err: any) {
+		const { browser, pid } = await launchChromium({
+			executablePath: this.options.executablePath,
+			proxyServer: this.options.proxyServer,
+			timeoutMillis: this.options.launchTimeoutMillis,
+			browserId: id
+		}).catch(err => {
 			this.launchError = err?.message ?? String(err);
 			throw err;
-		}
+		});
 		this.launchError = undefined;
-		const { browser, pid } = launched;
 		this.version = browser.version();
 		const pooled: PooledBrowser = {
 			id,

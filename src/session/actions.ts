@@ -99,10 +99,6 @@ const NAVIGATION_STEP_TYPES: Record<string, string> = {
 const optional = <T extends object>(rule: T) => ({ ...rule, optional: true }) as const;
 
 /**
- * Every action: the schema of its step (validated strictly: a misspelt option is an error, not silently ignored) and
- * what it does. Steps that answer nothing return undefined.
- */
-/**
  * What `extract` reads of each element, in the page: the attribute named, or the text. A form field's (input,
  * textarea, select) current value stands for its text and for its `value` attribute, which typing does not change.
  */
@@ -115,6 +111,10 @@ function readElements(elements: Element[], attribute: string | null): (string | 
 	});
 }
 
+/**
+ * Every action: the schema of its step (validated strictly: a misspelt option is an error, not silently ignored) and
+ * what it does. Steps that answer nothing return undefined.
+ */
 const ACTIONS: { [K in ActionName]: { schema: Record<string, unknown>; run(step: StepOf<K>, ctx: StepContext): Promise<unknown> } } = {
 	goto: {
 		schema: {
