@@ -132,6 +132,7 @@ const BrowserPoolService: ServiceSchema = {
 				maxContextUses: config.contextMaxUses,
 				clearHttpCache: config.contextClearHttpCache,
 				launchTimeoutMillis: config.browserLaunchTimeoutMillis,
+				relaunchMillis: config.browserRelaunchSecs * 1000,
 				operationTimeoutMillis: config.browserOperationTimeoutMillis,
 				limitCheckMillis: config.sessionCheckMillis,
 				limits: {
@@ -165,14 +166,16 @@ const BrowserPoolService: ServiceSchema = {
 			},
 			this.logger
 		);
+		const registry = loadTaskRegistry(config);
+		const browserTypes = registry.browserTypes();
 		// Dispatch calls never retry inside Moleculer: a lease must not be granted twice for one request.
 		const opts = { retries: 0 };
 		const client: SchedulerClient = {
 			// A held call may wait `waitMillis` for work before its answer travels: the timeout starts after that.
-			lease: (capacity, waitMillis) =>
+			lease: (capacity, waitMillis, declines) =>
 				broker.call(
 					"scheduler.lease",
-					{ nodeId, capacity, waitMillis },
+					{ nodeId, capacity, waitMillis, declines },
 					waitMillis ? { ...opts, timeout: config.requestTimeoutMillis + waitMillis } : opts
 				),
 			renew: items => broker.call("scheduler.renew", { nodeId, items }, opts),
@@ -194,13 +197,15 @@ const BrowserPoolService: ServiceSchema = {
 				leaseWaitMillis: config.leaseWaitMillis,
 				pollMillis: config.pollMillis,
 				heartbeatMillis: config.heartbeatMillis,
-				registry: loadTaskRegistry(config),
+				registry,
 				urls: policy,
 				browsers: new ProfileTaskBrowsers(this.pool, this.host, {
 					start: profileId => broker.call("session-manager.start", { id: profileId, source: "scheduled", nodeId }, opts),
 					stop: profileId => broker.call("session-manager.stop", { id: profileId }, opts)
 				}),
 				artifacts: this.artifacts,
+				// While Chromium cannot start, browser tasks wait for a node where it can (or for this one to recover).
+				declines: () => (this.pool.launchFailing ? browserTypes : []),
 				capacityInfo: () => this.pool.slots()
 			}
 		);

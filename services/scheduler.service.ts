@@ -113,10 +113,12 @@ const SchedulerService = {
 			params: {
 				nodeId: "string",
 				capacity: { type: "number", integer: true, min: 0, max: 10000 },
-				waitMillis: { type: "number", integer: true, min: 0, max: MAX_HOLD_MILLIS, optional: true }
+				waitMillis: { type: "number", integer: true, min: 0, max: MAX_HOLD_MILLIS, optional: true },
+				declines: { type: "array", items: "string", max: 1000, optional: true }
 			},
-			handler(this: any, ctx: Context<{ nodeId: string; capacity: number; waitMillis?: number }>) {
-				return this.scheduler.lease(ctx.params.nodeId, ctx.params.capacity, ctx.params.waitMillis);
+			handler(this: any, ctx: Context<{ nodeId: string; capacity: number; waitMillis?: number; declines?: string[] }>) {
+				const { nodeId, capacity, waitMillis, declines } = ctx.params;
+				return this.scheduler.lease(nodeId, capacity, waitMillis, declines);
 			}
 		},
 		renew: {

@@ -181,6 +181,12 @@ export const CONFIG_SCHEMA = {
 	),
 	browserIdleSecs: option("BROWSER_IDLE_SECS", 120, int(1), "A browser with no busy context for this long is closed."),
 	browserLaunchTimeoutMillis: option("BROWSER_LAUNCH_TIMEOUT_MILLIS", 30000, int(1000), "Deadline of a Chromium launch."),
+	browserRelaunchSecs: option(
+		"BROWSER_RELAUNCH_SECS",
+		15,
+		int(1),
+		"After Chromium failed to start, a `browser-pool` node tries again this often. Until it starts, the node takes no browser tasks."
+	),
 	browserOperationTimeoutMillis: option(
 		"BROWSER_OPERATION_TIMEOUT_MILLIS",
 		10000,

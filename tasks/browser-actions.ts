@@ -12,6 +12,7 @@ export default defineTask<{ steps: ActionStep[]; timeoutMs?: number }>({
 	params: ACTION_STEPS_SCHEMA,
 	timeoutMillis: 120000,
 	estimatedDurationMillis: 3000,
+	browser: true,
 	urls: payload => payload.steps.flatMap(step => ("goto" in step && typeof step.goto === "string" ? [step.goto] : [])),
 	async handler(ctx) {
 		const session = await ctx.browser();

@@ -99,6 +99,7 @@ export default defineTask<ParsePayload>({
 	timeoutMillis: 300_000,
 	retry: { maxDelayMillis: 30_000 },
 	estimatedDurationMillis: 3000,
+	browser: true,
 	urls: payload => [payload.url],
 	cache: { key: cacheKey },
 

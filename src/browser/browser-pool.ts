@@ -37,6 +37,8 @@ export interface BrowserPoolOptions {
 	 */
 	clearHttpCache?: boolean;
 	launchTimeoutMillis: number;
+	/** After a failed launch, Chromium is tried again this often until it starts. @default 15000 */
+	relaunchMillis?: number;
 	/** Deadline of every other browser call (new context, new page, clearing, closing). @default 10000 */
 	operationTimeoutMillis: number;
 	/** How often held sessions are checked against their limits. @default 500 */
@@ -162,6 +164,8 @@ export class BrowserPool {
 		};
 		every(this.options.limitCheckMillis, () => void this.checkSessions());
 		every(Math.max(1000, (this.options.browserIdleSecs * 1000) / 4), () => this.closeIdleBrowsers());
+		// A node whose Chromium cannot start takes no browser tasks, so no task would ever try again: this does.
+		every(this.options.relaunchMillis ?? 15_000, () => void this.relaunchAfterFailure());
 		await this.topUp();
 	}
 
@@ -263,6 +267,22 @@ export class BrowserPool {
 	}
 	/** Why the last launch failed, until one succeeds. */
 	private launchError?: string;
+
+	/** Chromium could not be started the last time it was tried: browser tasks belong on other nodes for now. */
+	get launchFailing(): boolean {
+		return this.launchError !== undefined;
+	}
+
+	private async relaunchAfterFailure(): Promise<void> {
+		if (!this.launchFailing || this.closed || this.launching) return;
+		this.launching = this.launch().finally(() => (this.launching = undefined));
+		const launched = await this.launching.catch(() => undefined);
+		if (launched) {
+			this.logger.info("Chromium starts again: this node takes browser tasks again");
+			this.warmWanted = true;
+			void this.topUp();
+		}
+	}
 
 	/** What `/api/pool` shows for this node. */
 	status() {

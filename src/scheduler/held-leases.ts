@@ -7,6 +7,8 @@ export const MAX_HOLD_MILLIS = 30_000;
 export interface HeldLease {
 	readonly nodeId: string;
 	readonly capacity: number;
+	/** Task types the worker cannot run now. */
+	readonly declines: readonly string[];
 }
 
 interface Held extends HeldLease {
@@ -20,36 +22,35 @@ interface Held extends HeldLease {
  * answered with the task instead, and the worker still pulls: it asked, and it asked for no more than it can run.
  */
 export class HeldLeases {
-	private readonly calls: Held[] = [];
+	private readonly held: Held[] = [];
 
 	get size(): number {
-		return this.calls.length;
+		return this.held.length;
 	}
 
 	/**
 	 * Holds a call for up to `millis` (at most MAX_HOLD_MILLIS). On expiry it is answered with nothing and `expired`
 	 * is told, so the worker is counted hungry again (the broadcast still reaches it until it calls again).
 	 */
-	hold(nodeId: string, capacity: number, millis: number, expired: (nodeId: string) => void): Promise<LeasedTask[]> {
+	hold(lease: HeldLease, millis: number, expired: (nodeId: string) => void): Promise<LeasedTask[]> {
 		return new Promise(resolve => {
 			const call: Held = {
-				nodeId,
-				capacity,
+				...lease,
 				answer: resolve,
 				timer: setTimeout(() => {
 					if (this.remove(call)) {
 						resolve([]);
-						expired(nodeId);
+						expired(lease.nodeId);
 					}
 				}, Math.min(millis, MAX_HOLD_MILLIS))
 			};
-			this.calls.push(call);
+			this.held.push(call);
 		});
 	}
 
-	/** The call waiting longest, left in place. */
-	oldest(): HeldLease | undefined {
-		return this.calls[0];
+	/** The calls held now, the one waiting longest first (a copy: answering one does not disturb the loop). */
+	calls(): HeldLease[] {
+		return [...this.held];
 	}
 
 	/** Answers a call (it leaves the list); false when it was answered already. */
@@ -62,13 +63,13 @@ export class HeldLeases {
 
 	/** Answers with nothing the calls of one node (it stopped accepting work, or left), or of every node. */
 	releaseAll(nodeId?: string): void {
-		for (const call of [...this.calls]) if (nodeId === undefined || call.nodeId === nodeId) this.answer(call, []);
+		for (const call of [...this.held]) if (nodeId === undefined || call.nodeId === nodeId) this.answer(call, []);
 	}
 
 	private remove(call: Held): boolean {
-		const i = this.calls.indexOf(call);
+		const i = this.held.indexOf(call);
 		if (i < 0) return false;
-		this.calls.splice(i, 1);
+		this.held.splice(i, 1);
 		clearTimeout(call.timer);
 		return true;
 	}

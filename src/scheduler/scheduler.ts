@@ -429,14 +429,16 @@ export class Scheduler {
 	// ---- leases -----------------------------------------------------------------------------------------------
 
 	/**
-	 * Leases up to `capacity` ready tasks to `nodeId`, best first. With none ready and `waitMillis` given, the call is
-	 * held until work arrives (then answered with it) or that time passes (then answered with nothing).
+	 * Leases up to `capacity` ready tasks to `nodeId`, best first, of any type but those it `declines` (a node whose
+	 * Chromium cannot start declines the browser types). With none ready and `waitMillis` given, the call is held until
+	 * work arrives (then answered with it) or that time passes (then answered with nothing).
 	 */
-	async lease(nodeId: string, capacity: number, waitMillis = 0): Promise<LeasedTask[]> {
+	async lease(nodeId: string, capacity: number, waitMillis = 0, declines: readonly string[] = []): Promise<LeasedTask[]> {
 		this.workers.touch(nodeId);
 		if (this.stopped || capacity <= 0) return [];
-		const entries = this.index.take(capacity);
-		if (entries.length === 0 && waitMillis > 0) return this.held.hold(nodeId, capacity, waitMillis, node => this.hungry.add(node));
+		const entries = this.index.take(capacity, Date.now(), accepting(declines));
+		if (entries.length === 0 && waitMillis > 0)
+			return this.held.hold({ nodeId, capacity, declines }, waitMillis, node => this.hungry.add(node));
 		if (entries.length < capacity) this.hungry.add(nodeId);
 		if (entries.length === 0) return [];
 		return this.leaseBatch(entries.map(e => e.id), nodeId, Date.now());
@@ -963,9 +965,11 @@ export class Scheduler {
 
 	/** Answers held lease calls, oldest first, while there is work for them. */
 	private serveHeld(): void {
-		for (let call = this.held.oldest(); call && !this.stopped; call = this.held.oldest()) {
-			const entries = this.index.take(call.capacity);
-			if (entries.length === 0) return;
+		for (const call of this.held.calls()) {
+			if (this.stopped || !this.index.hasReady()) return;
+			// A call that declines what is ready stays held; a later one may take it.
+			const entries = this.index.take(call.capacity, Date.now(), accepting(call.declines));
+			if (entries.length === 0) continue;
 			if (entries.length < call.capacity) this.hungry.add(call.nodeId);
 			this.held.answer(
 				call,
@@ -993,6 +997,11 @@ export class Scheduler {
 		}, Math.max(0, next - Date.now()));
 		this.dueTimer.unref();
 	}
+}
+
+/** The type filter of a lease call: absent when the worker takes every type. */
+function accepting(declines: readonly string[]): ((type: string) => boolean) | undefined {
+	return declines.length === 0 ? undefined : type => !declines.includes(type);
 }
 
 /** The per-key FIFO key of a profile's tasks. */

@@ -1,7 +1,7 @@
 import { Heap } from "./heap";
 
 /** Where a queued task stands in the scheduler's memory. */
-export type EntryState = "behind-key" | "waiting" | "delayed" | "ready" | "parked" | "running";
+export type EntryState = "behind-key" | "waiting" | "delayed" | "ready" | "running";
 
 export interface QueueEntry {
 	id: string;
@@ -49,15 +49,19 @@ const byDueTime = (a: QueueEntry, b: QueueEntry) =>
 /**
  * The in-memory dispatch order of the tasks one scheduler knows. The store stays the truth (leases are conditional
  * updates there); this index only decides which task to try next, in O(log n): priority then age, per-key FIFO,
- * dependencies, delays, and per-type concurrency.
+ * dependencies, delays, per-type concurrency, and the types a worker takes.
+ *
+ * Ready tasks wait in one heap per type: a take compares the tops of the heaps it may draw from, so a type at its
+ * concurrency limit, or one the asking worker cannot run, is passed over without touching its tasks (task types are
+ * few: the plugins under `tasks/`).
  */
 export class TaskIndex {
 	private readonly entries = new Map<string, QueueEntry>();
-	private readonly ready = new Heap<QueueEntry>(byPriorityThenAge);
+	private readonly ready = new Map<string, Heap<QueueEntry>>();
+	private readyCount = 0;
 	private readonly delayed = new Heap<QueueEntry>(byDueTime);
 	private readonly dependants = new Map<string, Set<string>>();
 	private readonly keys = new Map<string, KeyLane>();
-	private readonly parked = new Map<string, QueueEntry[]>();
 	private readonly runningByType = new Map<string, number>();
 
 	/** @param typeLimit concurrency limit of a task type (Infinity for none). */
@@ -121,21 +125,23 @@ export class TaskIndex {
 	}
 
 	/**
-	 * Takes up to `max` tasks to lease, best first. They count as running until `finish`, `requeue` or `drop`.
+	 * Takes up to `max` tasks to lease, best first, of the types `accepts` allows (all when absent). They count as
+	 * running until `finish`, `requeue` or `drop`.
 	 */
-	take(max: number, now = Date.now()): QueueEntry[] {
+	take(max: number, now = Date.now(), accepts?: (type: string) => boolean): QueueEntry[] {
 		this.promoteDue(now);
 		const taken: QueueEntry[] = [];
 		while (taken.length < max) {
-			const entry = this.ready.pop();
-			if (!entry) break;
-			if ((this.runningByType.get(entry.type) ?? 0) >= this.typeLimit(entry.type)) {
-				entry.state = "parked";
-				const list = this.parked.get(entry.type) ?? [];
-				list.push(entry);
-				this.parked.set(entry.type, list);
-				continue;
+			let best: Heap<QueueEntry> | undefined;
+			for (const [type, heap] of this.ready) {
+				const top = heap.peek();
+				if (!top || (best && !byPriorityThenAge(top, best.peek()!))) continue;
+				if (this.atLimit(type) || (accepts && !accepts(type))) continue;
+				best = heap;
 			}
+			if (!best) break;
+			const entry = best.pop()!;
+			this.readyCount--;
 			entry.state = "running";
 			this.incType(entry.type, 1);
 			taken.push(entry);
@@ -182,9 +188,9 @@ export class TaskIndex {
 		return this.delayed.peek()?.availableAt;
 	}
 
-	/** True when a `take` now would find something (before per-type limits). */
+	/** True when a `take` now would find something (before per-type limits and the types a worker takes). */
 	hasReady(now = Date.now()): boolean {
-		return this.ready.size > 0 || (this.delayed.peek()?.availableAt ?? Infinity) <= now;
+		return this.readyCount > 0 || (this.delayed.peek()?.availableAt ?? Infinity) <= now;
 	}
 
 	runningOfType(type: string): number {
@@ -195,16 +201,17 @@ export class TaskIndex {
 		let running = 0;
 		let waiting = 0;
 		let behindKey = 0;
-		let parked = 0;
 		for (const e of this.entries.values()) {
 			if (e.state === "running") running++;
 			else if (e.state === "waiting") waiting++;
 			else if (e.state === "behind-key") behindKey++;
-			else if (e.state === "parked") parked++;
 		}
+		// Ready tasks of a type at its concurrency limit wait for one of that type to end.
+		let parked = 0;
+		for (const [type, heap] of this.ready) if (this.atLimit(type)) parked += heap.size;
 		return {
 			queued: this.entries.size - running,
-			ready: this.ready.size,
+			ready: this.readyCount - parked,
 			delayed: this.delayed.size,
 			waiting,
 			behindKey,
@@ -224,26 +231,30 @@ export class TaskIndex {
 		} else if (entry.availableAt > now) {
 			entry.state = "delayed";
 			this.delayed.push(entry);
-		} else {
-			entry.state = "ready";
-			this.ready.push(entry);
-		}
+		} else this.makeReady(entry);
+	}
+
+	private makeReady(entry: QueueEntry): void {
+		entry.state = "ready";
+		let heap = this.ready.get(entry.type);
+		if (!heap) this.ready.set(entry.type, (heap = new Heap<QueueEntry>(byPriorityThenAge)));
+		heap.push(entry);
+		this.readyCount++;
+	}
+
+	private atLimit(type: string): boolean {
+		return (this.runningByType.get(type) ?? 0) >= this.typeLimit(type);
 	}
 
 	/** Takes a not-running entry out of whichever structure holds it. */
 	private unstage(entry: QueueEntry): void {
 		switch (entry.state) {
 			case "ready":
-				this.ready.remove(entry);
+				if (this.ready.get(entry.type)?.remove(entry)) this.readyCount--;
 				break;
 			case "delayed":
 				this.delayed.remove(entry);
 				break;
-			case "parked": {
-				const list = this.parked.get(entry.type);
-				if (list) list.splice(list.indexOf(entry), 1);
-				break;
-			}
 			case "behind-key": {
 				const lane = this.keys.get(entry.key!);
 				if (lane) lane.behind.splice(lane.behind.indexOf(entry), 1);
@@ -257,22 +268,12 @@ export class TaskIndex {
 
 	private promoteDue(now: number): void {
 		while ((this.delayed.peek()?.availableAt ?? Infinity) <= now) {
-			const entry = this.delayed.pop()!;
-			entry.state = "ready";
-			this.ready.push(entry);
+			this.makeReady(this.delayed.pop()!);
 		}
 	}
 
 	private leaveRunning(entry: QueueEntry): void {
 		this.incType(entry.type, -1);
-		const list = this.parked.get(entry.type);
-		if (list && list.length > 0) {
-			this.parked.delete(entry.type);
-			for (const parked of list) {
-				parked.state = "ready";
-				this.ready.push(parked);
-			}
-		}
 	}
 
 	private advanceKey(entry: QueueEntry, now: number): void {

@@ -66,6 +66,11 @@ export interface TaskDefinition<P = any, R = unknown> {
 	cache?: { key(payload: P): string | undefined; /** @default RESULT_CACHE_TTL_SECS */ ttlMillis?: number };
 	/** The URLs a payload will touch, checked against the URL policy on submit. */
 	urls?(payload: P): string[];
+	/**
+	 * The handler opens a browser session (`ctx.browser`): a node whose Chromium cannot start does not lease this type,
+	 * so its tasks wait for a node that can run them instead of failing. @default false
+	 */
+	browser?: boolean;
 	handler(ctx: TaskContext<P>): Promise<R>;
 }
 

@@ -22,6 +22,8 @@ export interface TaskType {
 	retry: RetryPolicy;
 	concurrency: number;
 	estimatedDurationMillis: number;
+	/** Needs a browser (`TaskDefinition.browser`). */
+	browser: boolean;
 	check: (payload: unknown) => true | unknown[];
 }
 
@@ -59,6 +61,7 @@ export class TaskRegistry {
 			retry: { maxAttempts: this.defaults.maxAttempts, ...DEFAULT_RETRY, ...def.retry },
 			concurrency: def.concurrency ?? Infinity,
 			estimatedDurationMillis: def.estimatedDurationMillis ?? 1000,
+			browser: def.browser ?? false,
 			check: validator.compile({ $$strict: true, ...def.params }) as TaskType["check"]
 		};
 		this.types.set(def.name, type);
@@ -79,6 +82,11 @@ export class TaskRegistry {
 		return [...this.types.keys()];
 	}
 
+	/** The types whose handlers need a browser. */
+	browserTypes(): string[] {
+		return [...this.types.values()].filter(t => t.browser).map(t => t.name);
+	}
+
 	/** Checks a payload against the type's schema and its URLs against the policy; throws a 422 otherwise. */
 	async validate(name: string, payload: unknown, policy: UrlPolicy): Promise<TaskType> {
 		const type = this.get(name);
@@ -97,7 +105,8 @@ export class TaskRegistry {
 			timeoutMillis: t.timeoutMillis,
 			retry: t.retry,
 			concurrency: Number.isFinite(t.concurrency) ? t.concurrency : null,
-			estimatedDurationMillis: t.estimatedDurationMillis
+			estimatedDurationMillis: t.estimatedDurationMillis,
+			browser: t.browser
 		}));
 	}
 }

@@ -12,8 +12,11 @@ import { BrowserSource, runAttempt } from "./run-attempt";
 
 /** The scheduler as a worker sees it: four calls, whatever carries them. */
 export interface SchedulerClient {
-	/** With `waitMillis`, the scheduler may hold the call that long for work to arrive. */
-	lease(capacity: number, waitMillis?: number): Promise<LeasedTask[]>;
+	/**
+	 * With `waitMillis`, the scheduler may hold the call that long for work to arrive. Tasks of the types in `declines`
+	 * are left for other workers.
+	 */
+	lease(capacity: number, waitMillis?: number, declines?: string[]): Promise<LeasedTask[]>;
 	renew(items: RenewItem[]): Promise<RenewAnswer>;
 	finish(reports: FinishReport[]): Promise<FinishAnswer[]>;
 	release(items: { id: string; leaseId: string }[]): Promise<string[]>;
@@ -39,6 +42,8 @@ export interface WorkerOptions {
 	urls: UrlGuard;
 	browsers?: BrowserSource;
 	artifacts?: ArtifactStore;
+	/** Task types this node cannot run now (the browser types while its Chromium cannot start). */
+	declines?: () => string[];
 	/** Extra figures for the heartbeat (the browser pool's slots). */
 	capacityInfo?: () => WorkerHeartbeat["browsers"];
 }
@@ -217,8 +222,9 @@ export class TaskWorker {
 		const waitMillis = this.starved && !this.holding ? (this.options.leaseWaitMillis ?? 0) : 0;
 		if (waitMillis > 0) this.holding = true;
 		const askedAt = performance.now();
+		const declines = this.options.declines?.() ?? [];
 		const leasing = this.client
-			.lease(free, waitMillis || undefined)
+			.lease(free, waitMillis || undefined, declines.length ? declines : undefined)
 			.then(
 				tasks => {
 					const took = performance.now() - askedAt;
@@ -289,6 +295,12 @@ export class TaskWorker {
 		attempt.done = true;
 		this.prefetch.attemptTook(performance.now() - attempt.startedAt);
 		attempt.throttle.flush();
+		if (!attempt.abandoned && this.declinedOnFailure(attempt, report)) {
+			// Leased before this node knew its Chromium would not start: another node runs it, no attempt spent.
+			attempt.abandoned = true;
+			this.host.logger.warn(`task ${attempt.task.id} handed back: ${report.ok ? "" : report.error.message}`);
+			void this.handBack([attempt.task]);
+		}
 		if (attempt.abandoned) this.attempts.delete(attempt.task.id);
 		else {
 			if (attempt.log.length > 0) report.log = attempt.log.splice(0);
@@ -299,6 +311,11 @@ export class TaskWorker {
 		this.startWaiting();
 		if (this.busy === 0) for (const done of this.idleWaiters.splice(0)) done();
 		this.pump();
+	}
+
+	/** The attempt failed because Chromium did not start here, and this node now declines its type. */
+	private declinedOnFailure(attempt: Attempt, report: FinishReport): boolean {
+		return !report.ok && report.error.type === ERROR_TYPES.BROWSER_LAUNCH_FAILED && !!this.options.declines?.().includes(attempt.task.type);
 	}
 
 	private hasFreeSlot(): boolean {

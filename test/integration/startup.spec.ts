@@ -1,4 +1,6 @@
 import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { ServiceBroker } from "moleculer";
@@ -38,22 +40,43 @@ describe("a node starting", () => {
 });
 
 describe("a node whose Chromium cannot start", () => {
-	it("runs what needs no browser, and its health says why browser tasks fail", async () => {
-		const config = testConfig({ chromiumPath: "/nonexistent/chromium", warmContexts: 1, heartbeatMillis: 100 });
+	it("runs what needs no browser, keeps browser tasks queued with its health saying why, and takes them once Chromium starts", async () => {
+		// CHROMIUM_PATH names a file that is not there yet; the test installs it (a link to the real one) halfway.
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nightshift-late-chromium-"));
+		const chromium = path.join(dir, "chromium");
+		const site = http.createServer((_req, res) => res.end("<!doctype html><title>late</title><h1>Chromium came back</h1>"));
+		await new Promise<void>(resolve => site.listen(0, "127.0.0.1", resolve));
+		const url = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`;
+		const config = testConfig({ chromiumPath: chromium, warmContexts: 1, heartbeatMillis: 100, browserRelaunchSecs: 1 });
 		const broker = new ServiceBroker(brokerOptions(config));
 		for (const name of ["api", "scheduler", "browser-pool"]) broker.createService(SERVICE_SCHEMAS[name]);
 		await broker.start();
+		const get = (id: string) => broker.call<any, any>("scheduler.get", { id });
 		try {
 			const health = await waitFor(async () => {
 				const h = await broker.call<any, any>("api.backgroundTasksHealth", {});
 				return h.browser_pool_status.launchErrors ? h : null;
 			}, 10_000, "health to report the failed launch");
 			expect(health.status).toBe("degraded");
-			expect(health.browser_pool_status.launchErrors).toEqual([{ nodeId: broker.nodeID, error: expect.stringContaining("/nonexistent/chromium") }]);
+			expect(health.browser_pool_status.launchErrors).toEqual([{ nodeId: broker.nodeID, error: expect.stringContaining(chromium) }]);
+
+			// The parse task is older than the noop at the same priority: the worker passes over it, not past it by chance.
+			const parse = await broker.call<any, any>("scheduler.submit", { type: "page.parse", payload: { url, options: { screenshot: "none" } } });
 			const { id } = await broker.call<any, any>("scheduler.submit", { type: "noop" });
-			await waitFor(async () => (await broker.call<any, any>("scheduler.get", { id })).status === "completed", 4000, "the noop task to complete");
+			await waitFor(async () => (await get(id)).status === "completed", 4000, "the noop task to complete");
+			expect(await get(parse.id)).toMatchObject({ status: "queued", attempts: 0 });
+
+			fs.symlinkSync(testConfig().chromiumPath, chromium);
+			const done = await waitFor(async () => {
+				const t = await get(parse.id);
+				return t.status === "completed" ? t : null;
+			}, 30_000, "the parse task to run once Chromium starts");
+			expect(done).toMatchObject({ attempts: 1, result: { title: "late" } });
+			await waitFor(async () => (await broker.call<any, any>("api.backgroundTasksHealth", {})).status === "ok", 5000, "health to be ok again");
 		} finally {
 			await broker.stop();
+			site.close();
+			fs.rmSync(dir, { recursive: true, force: true });
 		}
 	});
 });

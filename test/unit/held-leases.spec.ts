@@ -73,6 +73,19 @@ describe("held lease calls", () => {
 		expect((await second).map(t => t.id)).toEqual(ids.slice(2));
 	});
 
+	it("keeps a held call that declines what is queued, and serves the next one with it", async () => {
+		const declining = track(scheduler.lease("w1", 2, 10_000, ["noop"]));
+		const taking = scheduler.lease("w2", 2, 10_000);
+		const { id } = await scheduler.submit({ type: "noop" });
+		expect((await taking).map(t => t.id)).toEqual([id]);
+		await turn();
+		expect(declining.answer).toBeUndefined();
+		// Not leased either when it asks again without holding.
+		await scheduler.submit({ type: "noop" });
+		expect(await scheduler.lease("w1", 2, 0, ["noop"])).toEqual([]);
+		expect((await scheduler.lease("w3", 2)).length).toBe(1);
+	});
+
 	it("answers with nothing when its wait ends, when the worker stops accepting, or when the scheduler stops", async () => {
 		expect(await scheduler.lease("w1", 1, 20)).toEqual([]);
 

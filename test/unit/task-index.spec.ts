@@ -77,6 +77,21 @@ describe("TaskIndex", () => {
 		expect(ids(index.take(10, NOW))).toEqual(["f2"]);
 	});
 
+	it("passes over the types a worker declines, leaving their order for the next worker", () => {
+		const index = new TaskIndex(() => Infinity);
+		index.add(entry("p1", { type: "page", priority: 9 }), NOW);
+		index.add(entry("p2", { type: "page", priority: 9 }), NOW);
+		index.add(entry("n1"), NOW);
+		index.add(entry("p3", { type: "page", priority: 1 }), NOW);
+		index.add(entry("n2", { priority: 2 }), NOW);
+		const noPages = (type: string) => type !== "page";
+		expect(ids(index.take(1, NOW, noPages))).toEqual(["n1"]);
+		expect(ids(index.take(10, NOW, noPages))).toEqual(["n2"]);
+		expect(index.take(10, NOW, noPages)).toEqual([]);
+		expect(index.stats()).toMatchObject({ ready: 3, running: 2 });
+		expect(ids(index.take(10, NOW))).toEqual(["p1", "p2", "p3"]);
+	});
+
 	it("forgets a cancelled waiting task and frees its key for the next", () => {
 		const index = new TaskIndex(() => Infinity);
 		index.add(entry("g1", { key: "k", availableAt: NOW + 5000 }), NOW);

@@ -1,13 +1,15 @@
 import type { FinishReport, LeasedTask } from "../../src/scheduler/task-doc";
 import { TaskRegistry } from "../../src/tasks/registry";
 import { UrlPolicy } from "../../src/tasks/url-policy";
+import { ERROR_TYPES, TaskError } from "../../src/errors";
 import { Prefetch } from "../../src/worker/prefetch";
 import type { BrowserSource } from "../../src/worker/run-attempt";
 import { SchedulerClient, TaskWorker } from "../../src/worker/worker";
+import { waitFor } from "../helpers/wait";
 
 /** A scheduler whose lease answers the test releases by hand, with a handler the test ends by hand. */
-function setup(concurrency: number, prefetch?: Prefetch, leaseWaitMillis?: number, browsers?: BrowserSource) {
-	const leases: { capacity: number; waitMillis?: number; answer: (tasks: LeasedTask[]) => void }[] = [];
+function setup(concurrency: number, prefetch?: Prefetch, leaseWaitMillis?: number, browsers?: BrowserSource, declines?: () => string[]) {
+	const leases: { capacity: number; waitMillis?: number; declines?: string[]; answer: (tasks: LeasedTask[]) => void }[] = [];
 	const renewals: string[][] = [];
 	const released: string[] = [];
 	const running = new Map<string, () => void>();
@@ -30,7 +32,7 @@ function setup(concurrency: number, prefetch?: Prefetch, leaseWaitMillis?: numbe
 		}
 	} as any);
 	const client: SchedulerClient = {
-		lease: (capacity, waitMillis) => new Promise(answer => leases.push({ capacity, waitMillis, answer })),
+		lease: (capacity, waitMillis, declines) => new Promise(answer => leases.push({ capacity, waitMillis, declines, answer })),
 		renew: async items => {
 			renewals.push(items.map(i => i.id));
 			return { lost: [], abort: [], leaseExpiresAt: new Date().toISOString() };
@@ -54,7 +56,8 @@ function setup(concurrency: number, prefetch?: Prefetch, leaseWaitMillis?: numbe
 		urls: new UrlPolicy(true),
 		prefetch,
 		leaseWaitMillis,
-		browsers
+		browsers,
+		declines
 	});
 	const tasks = (n: number, type = "held"): LeasedTask[] =>
 		Array.from({ length: n }, () => {
@@ -324,5 +327,35 @@ describe("Prefetch", () => {
 		expect(p.depth(4)).toBe(80);
 		for (let i = 0; i < 20; i++) p.attemptTook(1000);
 		expect(p.depth(4)).toBe(0);
+	});
+});
+
+describe("TaskWorker on a node whose Chromium cannot start", () => {
+	it("hands back a browser task whose Chromium failed to start, and declines that type until it starts", async () => {
+		let failing = false;
+		const source: BrowserSource = {
+			acquire: async () => {
+				failing = true;
+				throw new TaskError("Chromium did not start (/nonexistent/chromium)", "fatal", ERROR_TYPES.BROWSER_LAUNCH_FAILED);
+			},
+			release: () => ({ reportable: Promise.resolve(), cleared: Promise.resolve() })
+		};
+		const { worker, leases, finished, released, running, tasks } = setup(2, undefined, undefined, source, () => (failing ? ["browsing"] : []));
+		worker.start();
+		await turn();
+		expect(leases[0].declines).toBeUndefined();
+		const [browsing, held] = [...tasks(1, "browsing"), ...tasks(1)];
+		leases[0].answer([browsing, held]);
+		await waitFor(() => released.includes(browsing.id) && leases.length === 2);
+		// Not reported as failed: the scheduler puts it back without spending an attempt, and the next lease declines it.
+		expect(finished).toEqual([]);
+		expect(leases[1].declines).toEqual(["browsing"]);
+		// A task of a type without a browser runs as usual meanwhile.
+		running.get(held.id)!();
+		await waitFor(() => finished.length === 1);
+		expect(finished[0]).toMatchObject({ id: held.id, ok: true });
+		failing = false;
+		for (const lease of leases) lease.answer([]);
+		await worker.drain(0);
 	});
 });
