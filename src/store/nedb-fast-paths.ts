@@ -1,5 +1,5 @@
 /**
- * Two of NeDB's per-update costs, replaced by equivalents that do less (installed once, for every datastore):
+ * Three of NeDB's per-operation costs, replaced by equivalents that do less (installed once, for every datastore):
  *
  * - `model.modify` deep-copies the whole document and then walks all of it again (`checkObject`) for every update,
  *   however small: a task's payload, history and log were copied and checked each time its lease was renewed or its
@@ -10,8 +10,11 @@
  * - `Index.update` removes every document from every index and inserts it again, rebalancing the tree twice, even when
  *   the indexed value did not change (the `_id` index, on every update). When it did not, the new version takes the
  *   old one's place in the tree.
+ * - `model.deepCopy`, which every insert, update and find runs on each document it takes in or hands out, builds
+ *   every object key by key; plain objects and arrays are copied with a spread instead (V8 clones the object's shape
+ *   at once), anything else NeDB's way.
  *
- * Both keep NeDB's behaviour, errors and rollbacks; `test/unit/nedb-fast-paths.spec.ts` holds them to it.
+ * All keep NeDB's behaviour, errors and rollbacks; `test/unit/nedb-fast-paths.spec.ts` holds them to it.
  */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const model = require("@seald-io/nedb/lib/model.js");
@@ -32,41 +35,52 @@ function isPlainObject(value: unknown): value is Doc {
 /** Thrown inside `modifyShared` when NeDB's own `modify` should handle the update. */
 const NOT_COVERED = Symbol("not covered");
 
-/** `model.modify` for `$set`/`$unset`/`$inc`/`$push`, copying only the containers the update writes into. */
+/**
+ * `model.modify` for `$set`/`$unset`/`$inc`/`$push`, copying only the containers the update writes into. It runs for
+ * every document of every update (a lease, a finish, a renewal), so it walks the update with `for…in` and splits only
+ * dotted paths: `Object.entries` and `split` were most of its cost.
+ */
 export function modifyShared(obj: Doc, update: Doc, original: Modify): Doc {
-	const operators = Object.keys(update);
-	if (operators.length === 0 || !operators.every(op => SHARED_OPERATORS.has(op) && isPlainObject(update[op]))) return original(obj, update);
+	for (const op in update) if (!SHARED_OPERATORS.has(op) || !isPlainObject(update[op])) return original(obj, update);
 	try {
 		const newDoc: Doc = { ...obj };
-		// Containers copied by this update: written into freely, the originals never.
-		const copies = new Set<object>([newDoc]);
+		// Containers copied by this update (beyond `newDoc`): written into freely, the originals never.
+		let copies: Set<object> | undefined;
 		const written: unknown[] = [];
-		for (const op of operators)
-			for (const [path, value] of Object.entries(update[op] as Doc)) {
-				const parts = path.split(".");
-				if (parts.some(p => p === "" || p[0] === "$")) throw NOT_COVERED;
-				const last = parts.pop()!;
+		let any = false;
+		for (const op in update) {
+			any = true;
+			const fields: Doc = update[op];
+			for (const path in fields) {
+				const value = fields[path];
 				let target: Doc = newDoc;
-				let missing = false;
-				for (const part of parts) {
-					let child: unknown = target[part];
-					if (child === undefined) {
-						// `$unset` of a path that is not there changes nothing.
-						if (op === "$unset") {
-							missing = true;
-							break;
+				let last = path;
+				if (path.includes(".")) {
+					const parts = path.split(".");
+					if (parts.some(p => p === "" || p[0] === "$")) throw NOT_COVERED;
+					last = parts.pop()!;
+					copies ??= new Set<object>();
+					let missing = false;
+					for (const part of parts) {
+						let child: unknown = target[part];
+						if (child === undefined) {
+							// `$unset` of a path that is not there changes nothing.
+							if (op === "$unset") {
+								missing = true;
+								break;
+							}
+							child = {};
+							copies.add(child as Doc);
+						} else if (!isPlainObject(child)) throw NOT_COVERED;
+						else if (!copies.has(child)) {
+							child = { ...child };
+							copies.add(child as Doc);
 						}
-						child = {};
-						copies.add(child as Doc);
-					} else if (!isPlainObject(child)) throw NOT_COVERED;
-					else if (!copies.has(child)) {
-						child = { ...child };
-						copies.add(child as Doc);
+						target[part] = child;
+						target = child as Doc;
 					}
-					target[part] = child;
-					target = child as Doc;
-				}
-				if (missing) continue;
+					if (missing) continue;
+				} else if (path === "" || path[0] === "$") throw NOT_COVERED;
 				if (op === "$set") {
 					target[last] = value;
 					written.push(value);
@@ -87,7 +101,8 @@ export function modifyShared(obj: Doc, update: Doc, original: Modify): Doc {
 					written.push(...items);
 				}
 			}
-		if (newDoc._id !== obj._id) throw NOT_COVERED;
+		}
+		if (!any || newDoc._id !== obj._id) throw NOT_COVERED;
 		for (const value of written) model.checkObject(value);
 		return newDoc;
 	} catch (err) {
@@ -95,6 +110,29 @@ export function modifyShared(obj: Doc, update: Doc, original: Modify): Doc {
 		if (err === NOT_COVERED) return original(obj, update);
 		throw err;
 	}
+}
+
+type DeepCopy = (value: unknown, strictKeys?: boolean) => unknown;
+
+/**
+ * `model.deepCopy` without `strictKeys` (the copies NeDB hands out and keeps), for plain data: the same result as
+ * NeDB's — own enumerable string keys, `undefined` for functions and other non-data values, Dates and class instances
+ * as NeDB copies them.
+ */
+export function copyPlain(value: unknown, original: DeepCopy): unknown {
+	if (typeof value !== "object") return typeof value === "string" || typeof value === "number" || typeof value === "boolean" ? value : undefined;
+	if (value === null) return null;
+	if (Array.isArray(value)) return value.map(item => copyPlain(item, original));
+	// Symbol keys (a spread copies them, NeDB does not) and an own `__proto__` key (assigning it sets the prototype)
+	// are left to NeDB.
+	if (!isPlainObject(value) || Object.prototype.hasOwnProperty.call(value, "__proto__") || Object.getOwnPropertySymbols(value).length > 0)
+		return original(value);
+	const copy: Doc = { ...value };
+	for (const key in copy) {
+		const v = copy[key];
+		if (typeof v === "object" ? v !== null : typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") copy[key] = copyPlain(v, original);
+	}
+	return copy;
 }
 
 type Pair = { oldDoc: Doc; newDoc: Doc };
@@ -144,6 +182,8 @@ export function installNedbFastPaths(): void {
 	installed = true;
 	const modify: Modify = model.modify;
 	model.modify = (obj: Doc, update: Doc) => modifyShared(obj, update, modify);
+	const deepCopy: DeepCopy = model.deepCopy;
+	model.deepCopy = (value: unknown, strictKeys?: boolean) => (strictKeys ? deepCopy(value, true) : copyPlain(value, deepCopy));
 	const update = Index.prototype.update;
 	Index.prototype.update = function (this: any, oldDoc: Doc | Pair[], newDoc?: Doc) {
 		return updateInPlace.call(this, update, oldDoc, newDoc);

@@ -1,11 +1,12 @@
 import Datastore from "@seald-io/nedb";
-import { installNedbFastPaths, modifyShared } from "../../src/store/nedb-fast-paths";
+import { copyPlain, installNedbFastPaths, modifyShared } from "../../src/store/nedb-fast-paths";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const model = require("@seald-io/nedb/lib/model.js");
 
 /** NeDB's own `modify`, taken before the fast path is installed. */
 const nedbModify: (obj: object, update: object) => object = model.modify;
+const nedbDeepCopy: (value: unknown, strictKeys?: boolean) => unknown = model.deepCopy;
 installNedbFastPaths();
 
 function deepFreeze<T>(value: T): T {
@@ -94,6 +95,46 @@ describe("NeDB fast paths", () => {
 		expect(updated.lease).not.toBe(original.lease);
 		expect(updated.history).not.toBe(original.history);
 		expect(updated.history[0]).toBe(original.history[0]);
+	});
+
+	class Point {
+		constructor(
+			public x: number,
+			public y: { z: number[] }
+		) {}
+	}
+	const nullProto = Object.assign(Object.create(null), { a: { b: 1 } });
+	const copies: [string, () => unknown][] = [
+		["a task document", () => ({ ...doc(), result: { rows: [[1, "a"], [2, null]] }, metadata: {} })],
+		["primitives", () => ["s", 1, true, null, undefined]],
+		["undefined and function values", () => ({ a: undefined, f: () => 1, n: NaN, nested: [undefined, () => 2] })],
+		["a Date inside", () => ({ when: new Date(0), list: [new Date(1)] })],
+		["a class instance inside", () => ({ p: new Point(1, { z: [1, 2] }) })],
+		["a null-prototype object", () => ({ o: nullProto })],
+		["a symbol key", () => ({ [Symbol("s")]: 1, a: { [Symbol("t")]: 2, b: 3 } })],
+		["an own __proto__ key", () => JSON.parse('{"a": {"__proto__": {"polluted": true}, "b": 1}}')],
+		["a sparse array", () => ({ list: [1, , 3] })] // eslint-disable-line no-sparse-arrays
+	];
+
+	it.each(copies)("deepCopy: %s gives what NeDB gives, sharing no container with the original", (_name, make) => {
+		const value = make();
+		const copy = copyPlain(value, nedbDeepCopy);
+		const expected = nedbDeepCopy(make());
+		expect(copy).toStrictEqual(expected);
+		expect(Object.getPrototypeOf((copy as any)?.a ?? {})).toStrictEqual(Object.getPrototypeOf((expected as any)?.a ?? {}));
+		const containers = (v: unknown, seen: object[] = []): object[] => {
+			if (v !== null && typeof v === "object" && !(v instanceof Date)) {
+				seen.push(v);
+				for (const k of Object.keys(v)) containers((v as any)[k], seen);
+			}
+			return seen;
+		};
+		const originals = new Set(containers(value));
+		expect(containers(copy).filter(c => originals.has(c))).toEqual([]);
+	});
+
+	it("copies with strictKeys NeDB's way (keys with $ or . dropped)", () => {
+		expect(model.deepCopy({ $a: 1, "b.c": 2, d: { $e: 3, f: 4 } }, true)).toEqual({ d: { f: 4 } });
 	});
 
 	describe("through a datastore", () => {
