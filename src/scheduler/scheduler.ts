@@ -158,7 +158,8 @@ export class Scheduler {
 		await Promise.all([
 			this.tasks.ensureIndex("status", { fewValues: true }),
 			this.tasks.ensureIndex("idempotencyKey", { unique: true, sparse: true }),
-			this.tasks.ensureIndex("createdAt", { sortOnly: true }),
+			// Failures of the last hour (health) and the retention purge are ranges of it.
+			this.tasks.ensureIndex("finishedAt", { sparse: true }),
 			// Sparse, and tasks without a key store none: NeDB keeps all documents of one index value in one array that
 			// it filters on every update of any of them, so a `null` shared by every task made each write O(tasks).
 			this.tasks.ensureIndex("key", { sparse: true }),
@@ -349,7 +350,8 @@ export class Scheduler {
 		const [total, docs] = await Promise.all([
 			this.tasks.count(query),
 			this.tasks.find(query, {
-				sort: { createdAt: -1 },
+				// Newest first: ids sort by creation time, and the `_id` index serves the order in both stores.
+				sort: { _id: -1 },
 				skip: filter.offset ?? 0,
 				limit: filter.limit ?? DEFAULT_LIST_LIMIT,
 				projection: SUMMARY_PROJECTION
@@ -415,10 +417,10 @@ export class Scheduler {
 					progress: 0,
 					availableAt: now,
 					cancelRequested: null,
-					finishedAt: null,
 					updatedAt: now
 				},
-				$unset: { step: true }
+				// Unset, not null: the sparse `finishedAt` index leaves out only what has none.
+				$unset: { step: true, finishedAt: true }
 			}
 		);
 		if (!requeued) throw new TaskStateConflictError(id, "changing", "retry");

@@ -32,11 +32,6 @@ export interface IndexOptions {
 	 * document of one value in one array that each write to any of them filters, which makes writes O(documents).
 	 */
 	fewValues?: boolean;
-	/**
-	 * The index only serves sorting (no query filters on the field). MongoDB uses it to sort; NeDB sorts in memory and
-	 * never uses an index for it, so it skips one that would only cost an update on every write.
-	 */
-	sortOnly?: boolean;
 }
 
 export interface Collection<T extends Doc = Doc> {

@@ -40,6 +40,27 @@ function contract(name: string, make: () => Store) {
 			expect(some.map(d => d.n).sort()).toEqual([1, 4]);
 		});
 
+		it("pages in _id order both ways, with a filter, skip, limit and projection, and counts everything", async () => {
+			// Inserted out of order, with updates after: the order is the ids', not the insertion's or the updates'.
+			const ids = ["k07", "k02", "k09", "k04", "k01", "k08", "k03", "k06", "k05"];
+			await coll().insertMany(ids.map(id => ({ _id: id, status: Number(id.slice(1)) % 3 ? "keep" : "skip", n: Number(id.slice(1)), tags: ["t"], lease: null })));
+			await coll().updateMany({ status: "keep" }, { $inc: { n: 100 } });
+			const page = await coll().find({ status: "keep" }, { sort: { _id: -1 }, skip: 1, limit: 3, projection: { tags: 0 } });
+			expect(page).toEqual([
+				{ _id: "k07", status: "keep", n: 107, lease: null },
+				{ _id: "k05", status: "keep", n: 105, lease: null },
+				{ _id: "k04", status: "keep", n: 104, lease: null }
+			]);
+			expect((await coll().find({}, { sort: { _id: 1 }, limit: 4 })).map(d => d._id)).toEqual(["k01", "k02", "k03", "k04"]);
+			expect(await coll().find({ status: "none" }, { sort: { _id: -1 }, limit: 4 })).toEqual([]);
+			expect((await coll().find({}, { sort: { _id: -1 }, skip: 8, limit: 4 })).map(d => d._id)).toEqual(["k01"]);
+			// What a page answers is a copy: changing it changes nothing stored.
+			(page[0] as any).n = -1;
+			expect((await coll().findById("k07"))?.n).toBe(107);
+			expect(await coll().count({})).toBe(9);
+			expect(await coll().count({ status: "skip" })).toBe(3);
+		});
+
 		it("inserts many in one call, all or none on a unique violation", async () => {
 			await coll().ensureIndex("idempotencyKey", { unique: true, sparse: true });
 			const docs = [1, 2, 3].map(n => ({ _id: `m${n}`, status: "q", n, tags: [], lease: null }) as Item);
