@@ -188,9 +188,14 @@ export class TaskIndex {
 		return this.delayed.peek()?.availableAt;
 	}
 
-	/** True when a `take` now would find something (before per-type limits and the types a worker takes). */
+	/**
+	 * True when a `take` now, by a worker that takes every type, would find something: a ready task of a type below its
+	 * concurrency limit, or a delayed one due (whatever its type). Waking workers for tasks that wait for a slot of
+	 * their type would send them to lease nothing.
+	 */
 	hasReady(now = Date.now()): boolean {
-		return this.readyCount > 0 || (this.delayed.peek()?.availableAt ?? Infinity) <= now;
+		for (const [type, heap] of this.ready) if (heap.size > 0 && !this.atLimit(type)) return true;
+		return (this.delayed.peek()?.availableAt ?? Infinity) <= now;
 	}
 
 	runningOfType(type: string): number {

@@ -73,7 +73,10 @@ describe("TaskIndex", () => {
 		index.add(entry("f3"), NOW);
 		expect(ids(index.take(10, NOW))).toEqual(["f1", "f3"]);
 		expect(index.stats().parked).toBe(1);
+		// Nothing to wake a worker for while the only ready task waits for a slot of its type.
+		expect(index.hasReady(NOW)).toBe(false);
 		index.finish("f1", true, NOW);
+		expect(index.hasReady(NOW)).toBe(true);
 		expect(ids(index.take(10, NOW))).toEqual(["f2"]);
 	});
 
