@@ -7,15 +7,13 @@ import { ServiceBroker } from "moleculer";
 import { brokerOptions } from "../../moleculer.config";
 import { SERVICE_SCHEMAS } from "../../services";
 import { testConfig, waitFor } from "../helpers/broker";
+import { mutedChromium } from "../helpers/chromium";
 
 describe("a node starting", () => {
 	it("runs a task that needs no browser while its Chromium is still starting", async () => {
-		// A Chromium that never answers: the pool's warm-up waits for it until the launch deadline (5 s). It ends by itself
-		// soon after, as Playwright leaves a launch that timed out running for a while.
-		const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nightshift-slow-chromium-"));
-		const chromium = path.join(dir, "chromium");
-		fs.writeFileSync(chromium, "#!/bin/sh\nexec sleep 7\n", { mode: 0o755 });
-		const config = testConfig({ chromiumPath: chromium, warmContexts: 1, browserLaunchTimeoutMillis: 5000 });
+		// A Chromium that never answers: the pool's warm-up waits for it until the launch deadline (5 s).
+		const mute = mutedChromium();
+		const config = testConfig({ chromiumPath: mute.path, warmContexts: 1, browserLaunchTimeoutMillis: 5000 });
 		const broker = new ServiceBroker(brokerOptions(config));
 		for (const name of ["scheduler", "browser-pool"]) broker.createService(SERVICE_SCHEMAS[name]);
 		let warmUpOver = false;
@@ -34,7 +32,7 @@ describe("a node starting", () => {
 		} finally {
 			await starting.catch(() => undefined);
 			await broker.stop();
-			fs.rmSync(dir, { recursive: true, force: true });
+			mute.stop();
 		}
 	});
 });
