@@ -1,6 +1,6 @@
 import type { Context, ServiceSchema } from "moleculer";
 import { DbMixin } from "../mixins/db.mixin";
-import { browserPoolNodes } from "../src/browser/cluster-pool";
+import { browserPoolNodes, chooseBrowserNode, type NodeSlots } from "../src/browser/cluster-pool";
 import { NoBrowserCapacityError } from "../src/errors";
 import { EVENTS, SESSION_SOURCES, type SessionEndReason, type SessionSource } from "../src/events";
 import { newId } from "../src/ids";
@@ -162,7 +162,7 @@ const SessionManagerService = {
 	},
 
 	methods: {
-		/** The browser node with the most free slots: sessions spread over the cluster. */
+		/** The browser node with the most free slots whose Chromium starts: sessions spread over the cluster. */
 		async pickNode(this: any): Promise<string> {
 			let nodeIds = browserPoolNodes(this.broker);
 			if (nodeIds.length === 0) {
@@ -172,17 +172,15 @@ const SessionManagerService = {
 				nodeIds = browserPoolNodes(this.broker);
 			}
 			if (nodeIds.length === 0) throw new NoBrowserCapacityError("no node runs browser-pool");
-			const slots = await Promise.all(
+			const nodes: NodeSlots[] = await Promise.all(
 				nodeIds.map(nodeID =>
 					this.broker
 						.call("browser-pool.slots", {}, { nodeID, timeout: 2000 })
-						.then((s: any) => ({ nodeID, free: s.free as number }))
-						.catch(() => ({ nodeID, free: -1 }))
+						.then((slots: NodeSlots["slots"]) => ({ nodeID, slots }))
+						.catch(() => ({ nodeID, slots: null }))
 				)
 			);
-			const best = slots.filter(s => s.free >= 0).sort((a, b) => b.free - a.free)[0];
-			if (!best) throw new NoBrowserCapacityError("no browser-pool node answered");
-			return best.nodeID;
+			return chooseBrowserNode(nodes);
 		}
 	},
 

@@ -1,4 +1,25 @@
 import type { ServiceBroker } from "moleculer";
+import { NoBrowserCapacityError } from "../errors";
+
+/** What a `browser-pool` node answered to `browser-pool.slots`, or `null` when it did not answer. */
+export interface NodeSlots {
+	nodeID: string;
+	slots: { free: number; launchError?: string } | null;
+}
+
+/**
+ * The node to open a browser session on: the one with the most free slots among those whose Chromium starts. Throws
+ * NO_BROWSER_CAPACITY (503, retryable) when none can take one, naming why.
+ */
+export function chooseBrowserNode(nodes: NodeSlots[]): string {
+	const usable = nodes.filter(n => n.slots && !n.slots.launchError);
+	const best = [...usable].sort((a, b) => b.slots!.free - a.slots!.free)[0];
+	if (best) return best.nodeID;
+	const broken = nodes.filter(n => n.slots?.launchError);
+	if (broken.length > 0)
+		throw new NoBrowserCapacityError(`Chromium does not start on ${broken.map(n => `${n.nodeID} (${n.slots!.launchError})`).join(", ")}`);
+	throw new NoBrowserCapacityError("no browser-pool node answered");
+}
 
 /** The nodes that run `browser-pool` and are available now, sorted. */
 export function browserPoolNodes(broker: ServiceBroker): string[] {

@@ -38,7 +38,7 @@ describe("a node starting", () => {
 });
 
 describe("a node whose Chromium cannot start", () => {
-	it("runs what needs no browser, keeps browser tasks queued with its health saying why, and takes them once Chromium starts", async () => {
+	it("runs what needs no browser, keeps browser work queued or refused with the reason, and takes it once Chromium starts", async () => {
 		// CHROMIUM_PATH names a file that is not there yet; the test installs it (a link to the real one) halfway.
 		const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nightshift-late-chromium-"));
 		const chromium = path.join(dir, "chromium");
@@ -47,9 +47,10 @@ describe("a node whose Chromium cannot start", () => {
 		const url = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`;
 		const config = testConfig({ chromiumPath: chromium, warmContexts: 1, heartbeatMillis: 100, browserRelaunchSecs: 1 });
 		const broker = new ServiceBroker(brokerOptions(config));
-		for (const name of ["api", "scheduler", "browser-pool"]) broker.createService(SERVICE_SCHEMAS[name]);
+		for (const name of ["api", "scheduler", "browser-pool", "profile", "session-manager"]) broker.createService(SERVICE_SCHEMAS[name]);
 		await broker.start();
 		const get = (id: string) => broker.call<any, any>("scheduler.get", { id });
+		const profile = await broker.call<any, any>("profile.create", { name: "late chromium" });
 		try {
 			const health = await waitFor(async () => {
 				const h = await broker.call<any, any>("api.backgroundTasksHealth", {});
@@ -63,6 +64,12 @@ describe("a node whose Chromium cannot start", () => {
 			const { id } = await broker.call<any, any>("scheduler.submit", { type: "noop" });
 			await waitFor(async () => (await get(id)).status === "completed", 4000, "the noop task to complete");
 			expect(await get(parse.id)).toMatchObject({ status: "queued", attempts: 0 });
+			// A profile session is opened now or refused: no node can open one, and the answer says why.
+			await expect(broker.call("session-manager.start", { id: profile.id })).rejects.toMatchObject({
+				code: 503,
+				type: "NO_BROWSER_CAPACITY",
+				message: expect.stringContaining(chromium)
+			});
 
 			fs.symlinkSync(testConfig().chromiumPath, chromium);
 			const done = await waitFor(async () => {
@@ -71,6 +78,8 @@ describe("a node whose Chromium cannot start", () => {
 			}, 30_000, "the parse task to run once Chromium starts");
 			expect(done).toMatchObject({ attempts: 1, result: { title: "late" } });
 			await waitFor(async () => (await broker.call<any, any>("api.backgroundTasksHealth", {})).status === "ok", 5000, "health to be ok again");
+			await broker.call("session-manager.start", { id: profile.id });
+			await broker.call("session-manager.stop", { id: profile.id });
 		} finally {
 			await broker.stop();
 			site.close();
