@@ -18,7 +18,8 @@ const listParams = {
 	type: { type: "string", optional: true },
 	key: { type: "string", optional: true },
 	limit: { type: "number", integer: true, min: 1, max: 500, optional: true, convert: true },
-	offset: { type: "number", integer: true, min: 0, optional: true, convert: true }
+	offset: { type: "number", integer: true, min: 0, optional: true, convert: true },
+	result: { type: "boolean", optional: true, convert: true }
 };
 const idParam = { id: { type: "string", min: 1, max: 64 } };
 const leaseRef = { type: "object", props: { id: "string", leaseId: "string" } };
@@ -74,15 +75,15 @@ const SchedulerService = {
 		list: {
 			params: { status: { type: "enum", values: TASK_STATUSES, optional: true }, ...listParams },
 			handler(this: any, ctx: Context<ListFilter>) {
-				const { status, type, key, limit, offset } = ctx.params;
-				return this.scheduler.list({ status, type, key, limit, offset });
+				const { status, type, key, limit, offset, result } = ctx.params;
+				return this.scheduler.list({ status, type, key, limit, offset, result });
 			}
 		},
 		deadLetters: {
 			params: listParams,
 			handler(this: any, ctx: Context<ListFilter>) {
-				const { type, key, limit, offset } = ctx.params;
-				return this.scheduler.deadLetters({ type, key, limit, offset });
+				const { type, key, limit, offset, result } = ctx.params;
+				return this.scheduler.deadLetters({ type, key, limit, offset, result });
 			}
 		},
 		cancel: {

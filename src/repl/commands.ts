@@ -42,7 +42,7 @@ export const replCommands = [
 		async action(broker: ServiceBroker, args: any) {
 			const { status, type, limit } = args.options;
 			await guarded(broker, async () => {
-				const page: any = await broker.call("scheduler.list", { status, type, limit: Number(limit ?? 20) });
+				const page: any = await broker.call("scheduler.list", { status, type, limit: Number(limit ?? 20), result: false });
 				printPage(page, ["id", "type", "status", "priority", "attempts", "progress", "createdAt"]);
 			});
 		}

@@ -68,6 +68,12 @@ describe("HTTP gateway", () => {
 		expect(list.status).toBe(200);
 		expect(list.body.items.map((t: any) => t.id)).toContain(id);
 		expect(list.body.items[0].log).toBeUndefined();
+		expect(list.body.items.find((t: any) => t.id === id)).toMatchObject({ result: { echo: 1 } });
+		// Without results (the dashboard's listing): the key is left out, not null.
+		const light = await json(await fetch(`${base}/api/tasks?status=completed&type=noop&limit=5&result=false`));
+		expect(light.body.items.find((t: any) => t.id === id)).toMatchObject({ id, status: "completed", priority: 7 });
+		expect(light.body.items.every((t: any) => !("result" in t))).toBe(true);
+		expect(light.body.total).toBe(list.body.total);
 
 		const types = await json(await fetch(`${base}/api/task-types`));
 		expect(types.body.map((t: any) => t.name)).toEqual(expect.arrayContaining(["noop", "http.check", "test.behave"]));
