@@ -1,6 +1,7 @@
 /**
  * Browser capacity across nodes: two `browser-pool` processes (each with its own Chromium) on the local NATS share a
- * batch of `page.parse` tasks; both do work; a kill -9 of one loses nothing. Run: `npx jest test/cluster`.
+ * batch of `page.parse` tasks; both do work; a kill -9 of one loses nothing; a node whose Chromium cannot start leaves
+ * them to the other. Run: `npx jest test/cluster`.
  */
 import { destroyAllClusters, TaskView, waitFor, withCluster } from "../helpers/cluster";
 import { startSite, type Site } from "../fixtures/site/site";
@@ -77,6 +78,45 @@ describe("browser pool across nodes", () => {
 			expect(byNode).toEqual(new Set(["w1", "w2"]));
 			// The victim's unfinished parses ran again on the survivor.
 			expect(final.some(t => t.history.some(h => h.nodeId === "w1" && h.outcome !== "completed"))).toBe(true);
+		});
+	});
+
+	it("a node whose Chromium cannot start leaves the parse tasks to the other and runs the rest", async () => {
+		await withCluster("no-chromium", async cluster => {
+			await cluster.startCore({ LOG_LEVEL: "info" });
+			cluster.startWorker("broken", { WORKER_CONCURRENCY: 3, WARM_CONTEXTS: 1, CHROMIUM_PATH: "/nonexistent/chromium" });
+			cluster.startWorker("ok", { WORKER_CONCURRENCY: 3, WARM_CONTEXTS: 1 });
+			await cluster.waitForWorkers(["broken", "ok"]);
+			await cluster.waitForCoreToKnow(["broken", "ok"]);
+			const health = await waitFor(
+				async () => {
+					const h = await cluster.api("GET", "/health/background-tasks");
+					return h.browser_pool_status.launchErrors ? h : null;
+				},
+				{ timeoutMillis: 30_000, what: "health to name the node whose Chromium does not start" }
+			);
+			expect(health.browser_pool_status.launchErrors).toEqual([{ nodeId: "broken", error: expect.stringContaining("/nonexistent/chromium") }]);
+
+			// Parses first: the node that can run them is kept busy, so the no-op tasks are there for the other.
+			const parses = Array.from({ length: 12 }, (_, i) => ({
+				type: "page.parse",
+				priority: 9,
+				payload: { url: `${site.baseUrl}/page/${i}`, options: { screenshot: "none" } }
+			}));
+			const noops = Array.from({ length: 12 }, (_, i) => ({ type: "noop", priority: 1, payload: { echo: i } }));
+			const answers = await cluster.api<{ id: string }[]>("POST", "/api/tasks/batch", { tasks: [...parses, ...noops] });
+			const final = await waitFor(
+				async () => {
+					const all = await Promise.all(answers.map(a => cluster.task(a.id)));
+					return all.every(t => t.status === "completed") ? all : null;
+				},
+				{ timeoutMillis: 90_000, what: "every task to complete" }
+			);
+			const parsed = final.filter(t => t.type === "page.parse");
+			for (const t of parsed) expect(t).toMatchObject({ nodeId: "ok", attempts: 1, result: { status: 200 } });
+			// None was even tried there: no attempt of a parse on that node, handed back or otherwise.
+			expect(parsed.flatMap(t => t.history.filter(h => h.nodeId === "broken"))).toEqual([]);
+			expect(final.filter(t => t.type === "noop").some(t => t.nodeId === "broken")).toBe(true);
 		});
 	});
 });
