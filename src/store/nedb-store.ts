@@ -119,13 +119,16 @@ interface TreeNode {
 	data: Doc[];
 }
 
-/** The documents of a tree in key order (`descending`: from the largest key), one node at a time. */
-function* inKeyOrder(root: TreeNode, descending: boolean): Generator<Doc> {
+/**
+ * Visits the documents of a tree in key order (`descending`: from the largest key) until `visit` answers false. A
+ * loop, not a generator: a filter that matches nothing visits every stored document.
+ */
+function inKeyOrder(root: TreeNode, descending: boolean, visit: (doc: Doc) => boolean): void {
 	const stack: TreeNode[] = [];
 	for (let node: TreeNode | null = root; node || stack.length > 0; ) {
 		for (; node; node = descending ? node.right : node.left) stack.push(node);
 		const next = stack.pop()!;
-		yield* next.data;
+		for (const doc of next.data) if (!visit(doc)) return;
 		node = descending ? next.left : next.right;
 	}
 }
@@ -194,11 +197,12 @@ class NedbCollection<T extends Doc> implements Collection<T> {
 			if (!root || !Array.isArray(root.data)) throw new Error("NeDB's _id index is not the tree this store reads");
 			let skip = options.skip ?? 0;
 			const page: Doc[] = [];
-			for (const doc of inKeyOrder(root, options.sort!._id === -1)) {
-				if (!model.match(doc, query)) continue;
+			inKeyOrder(root, options.sort!._id === -1, doc => {
+				if (!model.match(doc, query)) return true;
 				if (skip > 0) skip--;
-				else if (page.push(doc) >= options.limit!) break;
-			}
+				else page.push(doc);
+				return page.length < options.limit!;
+			});
 			const cursor = new Cursor(db, query);
 			cursor.projection(options.projection);
 			return cursor._project(page).map((doc: Doc) => model.deepCopy(doc));
