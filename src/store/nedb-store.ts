@@ -1,12 +1,14 @@
 import fs from "node:fs";
 import path from "node:path";
 import Datastore from "@seald-io/nedb";
+import { installNedbFastPaths } from "./nedb-fast-paths";
+import { Collection, Doc, DuplicateKeyError, FindOptions, IndexOptions, Query, Store, Update } from "./store";
+
+// NeDB's internals that `pageById` reads a page with, as its own cursor does.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const Cursor = require("@seald-io/nedb/lib/cursor.js");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const model = require("@seald-io/nedb/lib/model.js");
-import { installNedbFastPaths } from "./nedb-fast-paths";
-import { Collection, Doc, DuplicateKeyError, FindOptions, IndexOptions, Query, Store, Update } from "./store";
 
 installNedbFastPaths();
 

@@ -4,7 +4,7 @@ import type { FinishAnswer, FinishReport, LeasedTask, LogEntry, RenewAnswer, Ren
 import type { UrlGuard } from "../tasks/definition";
 import type { TaskRegistry } from "../tasks/registry";
 import { isoNow } from "../time";
-import { classifyError } from "../scheduler/classify";
+import { classifyError, type TaskFailure } from "../scheduler/classify";
 import { Prefetch } from "./prefetch";
 import { ProgressThrottle } from "./progress-throttle";
 import type { ArtifactStore } from "../artifacts/artifact-store";
@@ -295,10 +295,10 @@ export class TaskWorker {
 		attempt.done = true;
 		this.prefetch.attemptTook(performance.now() - attempt.startedAt);
 		attempt.throttle.flush();
-		if (!attempt.abandoned && this.declinedOnFailure(attempt, report)) {
+		if (!attempt.abandoned && !report.ok && this.declinedOnFailure(attempt.task, report.error)) {
 			// Leased before this node knew its Chromium would not start: another node runs it, no attempt spent.
 			attempt.abandoned = true;
-			this.host.logger.warn(`task ${attempt.task.id} handed back: ${report.ok ? "" : report.error.message}`);
+			this.host.logger.warn(`task ${attempt.task.id} handed back: ${report.error.message}`);
 			void this.handBack([attempt.task]);
 		}
 		if (attempt.abandoned) this.attempts.delete(attempt.task.id);
@@ -314,8 +314,8 @@ export class TaskWorker {
 	}
 
 	/** The attempt failed because Chromium did not start here, and this node now declines its type. */
-	private declinedOnFailure(attempt: Attempt, report: FinishReport): boolean {
-		return !report.ok && report.error.type === ERROR_TYPES.BROWSER_LAUNCH_FAILED && !!this.options.declines?.().includes(attempt.task.type);
+	private declinedOnFailure(task: LeasedTask, error: TaskFailure): boolean {
+		return error.type === ERROR_TYPES.BROWSER_LAUNCH_FAILED && !!this.options.declines?.().includes(task.type);
 	}
 
 	private hasFreeSlot(): boolean {
