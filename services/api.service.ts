@@ -5,7 +5,7 @@ import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { SseHub } from "../src/api/sse-hub";
 import { ARTIFACT_ID, type ArtifactMeta, createArtifactStore } from "../src/artifacts";
-import { clusterPool } from "../src/browser/cluster-pool";
+import { browserPoolNodes, clusterPool } from "../src/browser/cluster-pool";
 import { isLoopback } from "../src/config";
 import { ArtifactNotFoundError, ERROR_TYPES, UnauthorizedError, UnknownEventError, UnknownTaskTypeError } from "../src/errors";
 import { EVENTS, STREAMED_EVENTS } from "../src/events";
@@ -212,8 +212,7 @@ const ApiService = {
 		 */
 		async remoteArtifact(this: any, id: string): Promise<{ meta: ArtifactMeta; data: Readable } | null> {
 			if (!ARTIFACT_ID.test(id)) return null;
-			const services: { name: string; nodeID: string }[] = this.broker.registry.getServiceList({ onlyAvailable: true });
-			const nodes = new Set(services.filter(s => s.name === "browser-pool" && s.nodeID !== this.broker.nodeID).map(s => s.nodeID));
+			const nodes = browserPoolNodes(this.broker).filter(nodeID => nodeID !== this.broker.nodeID);
 			for (const nodeID of nodes) {
 				const call = this.broker.call("browser-pool.artifact", { id }, { nodeID, retries: 0 });
 				try {

@@ -275,8 +275,7 @@ export class BrowserPool {
 
 	private async relaunchAfterFailure(): Promise<void> {
 		if (!this.launchFailing || this.closed || this.launching) return;
-		this.launching = this.launch().finally(() => (this.launching = undefined));
-		const launched = await this.launching.catch(() => undefined);
+		const launched = await this.launchOne().catch(() => undefined);
 		if (launched) {
 			this.logger.info("Chromium starts again: this node takes browser tasks again");
 			this.warmWanted = true;
@@ -670,9 +669,13 @@ export class BrowserPool {
 				continue;
 			}
 			if (live.length >= this.options.maxBrowsers) return undefined;
-			this.launching = this.launch().finally(() => (this.launching = undefined));
-			return this.launching;
+			return this.launchOne();
 		}
+	}
+
+	/** Launches a browser, one at a time: `launching` is the launch under way, for others to wait on. */
+	private launchOne(): Promise<PooledBrowser> {
+		return (this.launching ??= this.launch().finally(() => (this.launching = undefined)));
 	}
 
 	private async launch(): Promise<PooledBrowser> {
