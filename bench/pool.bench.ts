@@ -4,7 +4,9 @@
  * One generated local site of 200 realistic pages; at each concurrency, side by side in one run:
  *   (a) plain Playwright, one browser, one reused page per worker: the physical limit here;
  *   (b) Crawlee's PlaywrightCrawler doing the same extraction;
- *   (c) Nightshift `page.parse` end to end through the scheduler (an embedded node as a child process).
+ *   (c) Nightshift `page.parse` end to end through the scheduler (an embedded node as a child process), each task in a
+ *       context of its own, cleared after it (the default);
+ *   (d) the same with every task in one `sharedContext` group: contexts reused as left, nothing cleared (what (a) does).
  * Every peer runs the same in-page extraction (`src/parse/extract.browser.js`) on the same Debian Chromium.
  *
  * This VM drifts by 10-30 % between back-to-back runs of the same peer, so each concurrency runs BENCH_ROUNDS rounds of
@@ -13,7 +15,7 @@
  *
  * Knobs (env): BENCH_CONCURRENCY (default "4,8"), BENCH_PAGES (default 200), BENCH_ROUNDS (default 3),
  * BENCH_SCREENSHOT=1 (every peer also takes a PNG screenshot), BENCH_ONLY (comma list of peers:
- * plain,crawlee,nightshift), BENCH_KEEP_LOGS=1, BY_PROCESS=1 (each run's timed part: CPU per page by process kind).
+ * plain,crawlee,nightshift,shared), BENCH_KEEP_LOGS=1, BY_PROCESS=1 (each run's timed part: CPU per page by process kind).
  */
 import { startSite } from "../test/fixtures/site/site";
 import { machineInfo } from "./lib/machine";
@@ -28,7 +30,7 @@ const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? "4,8").split(",").map(Numb
 const PAGES = Number(process.env.BENCH_PAGES ?? 200);
 const SCREENSHOT = process.env.BENCH_SCREENSHOT === "1";
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const PEERS = ["plain", "crawlee", "nightshift"] as const;
+const PEERS = ["plain", "crawlee", "nightshift", "shared"] as const;
 const ONLY = new Set((process.env.BENCH_ONLY ?? PEERS.join(",")).split(","));
 
 type Peer = (typeof PEERS)[number];
@@ -39,6 +41,7 @@ interface Row {
 	plain?: PeerResult;
 	crawlee?: PeerResult;
 	nightshift?: NightshiftResult;
+	shared?: NightshiftResult;
 	/** Every run, in round order. */
 	runs: Record<Peer, PeerResult[]>;
 }
@@ -58,14 +61,15 @@ async function main(): Promise<void> {
 	let failed: unknown = null;
 	try {
 		for (const concurrency of CONCURRENCY) {
-			const row: Row = { concurrency, runs: { plain: [], crawlee: [], nightshift: [] } };
+			const row: Row = { concurrency, runs: { plain: [], crawlee: [], nightshift: [], shared: [] } };
 			rows.push(row);
 			const opts = { urls: site.pageUrls, concurrency, screenshot: SCREENSHOT };
 			const timed = (peer: Peer) => ({ ...opts, onTimed: cpuByProcessTimer(`${peer}, c=${concurrency}`, site.pageUrls.length) });
 			const run: Record<Peer, () => Promise<PeerResult>> = {
 				plain: () => runPlainPlaywright(timed("plain")),
 				crawlee: () => runCrawlee(timed("crawlee")),
-				nightshift: () => runNightshift(timed("nightshift"), logDir)
+				nightshift: () => runNightshift(timed("nightshift"), logDir),
+				shared: () => runNightshift(timed("shared"), logDir, "bench")
 			};
 			const peers = PEERS.filter(p => ONLY.has(p));
 			for (let round = 0; round < ROUNDS; round++) {
@@ -79,6 +83,7 @@ async function main(): Promise<void> {
 			row.plain = median(row.runs.plain);
 			row.crawlee = median(row.runs.crawlee);
 			row.nightshift = median(row.runs.nightshift) as NightshiftResult | undefined;
+			row.shared = median(row.runs.shared) as NightshiftResult | undefined;
 		}
 	} catch (err) {
 		failed = err;
@@ -93,15 +98,18 @@ async function main(): Promise<void> {
 	out.push("");
 	out.push(`Each peer: median of ${ROUNDS} interleaved runs per concurrency.`);
 	out.push("");
-	out.push("| concurrency | (a) plain Playwright pages/s | (b) Crawlee pages/s | (c) Nightshift pages/s | (c)/(a) | (c)/(b) | errors a/b/c (all runs) |");
-	out.push("|---|---|---|---|---|---|---|");
+	out.push(
+		"| concurrency | (a) plain Playwright pages/s | (b) Crawlee pages/s | (c) Nightshift pages/s | (d) Nightshift, `sharedContext` | (c)/(a) | (c)/(b) | (d)/(a) | (d)/(b) | errors a/b/c/d (all runs) |"
+	);
+	out.push("|---|---|---|---|---|---|---|---|---|---|");
 	for (const r of rows) {
 		const a = r.plain?.pagesPerSec;
 		const b = r.crawlee?.pagesPerSec;
 		const c = r.nightshift?.pagesPerSec;
+		const d = r.shared?.pagesPerSec;
 		const ratio = (x?: number, y?: number) => (x && y ? `${Math.round((x / y) * 100)} %` : "–");
 		out.push(
-			`| ${r.concurrency} | ${fmt(a)} | ${fmt(b)} | ${fmt(c)} | ${ratio(c, a)} | ${ratio(c, b)} | ${PEERS.map(p => (r.runs[p].length ? r.runs[p].reduce((n, x) => n + x.errors, 0) : "–")).join("/")} |`
+			`| ${r.concurrency} | ${fmt(a)} | ${fmt(b)} | ${fmt(c)} | ${fmt(d)} | ${ratio(c, a)} | ${ratio(c, b)} | ${ratio(d, a)} | ${ratio(d, b)} | ${PEERS.map(p => (r.runs[p].length ? r.runs[p].reduce((n, x) => n + x.errors, 0) : "–")).join("/")} |`
 		);
 	}
 	out.push("");
@@ -109,20 +117,27 @@ async function main(): Promise<void> {
 	out.push("");
 	for (const r of rows) {
 		const list = (peer: Peer) => r.runs[peer].map(x => fmt(x.pagesPerSec)).join(", ") || "–";
-		const perRound = r.runs.nightshift.map((n, i) => (r.runs.plain[i] ? `${Math.round((n.pagesPerSec / r.runs.plain[i].pagesPerSec) * 100)} %` : "–"));
-		out.push(`- c=${r.concurrency}: plain ${list("plain")}; Crawlee ${list("crawlee")}; Nightshift ${list("nightshift")} (${perRound.join(", ")} of plain)`);
-	}
-	out.push("");
-	out.push("| concurrency | peak RSS a / b / c (MB, process trees) | Nightshift acquire p50 / p99 (ms), warm hits | browser memory peak (MB, private footprint) | per context (MB) | session renderer memory (MB, mean) | node alive |");
-	out.push("|---|---|---|---|---|---|---|");
-	for (const r of rows) {
-		const n = r.nightshift;
+		const perRound = (peer: Peer) =>
+			r.runs[peer].map((n, i) => (r.runs.plain[i] ? `${Math.round((n.pagesPerSec / r.runs.plain[i].pagesPerSec) * 100)} %` : "–")).join(", ");
 		out.push(
-			`| ${r.concurrency} | ${fmt(r.plain?.rssPeakMb, 0)} / ${fmt(r.crawlee?.rssPeakMb, 0)} / ${fmt(n?.rssPeakMb, 0)} | ` +
-				(n ? `${fmt(n.acquire.p50Millis, 2)} / ${fmt(n.acquire.p99Millis, 2)}, ${n.acquire.warmHits}/${n.acquire.count}` : "–") +
-				` | ${fmt(n?.browserMemoryMb, 0)} | ${fmt(n?.memoryPerContextMb, 0)} | ${fmt(n?.sessionMemoryMb)} | ${n ? (n.nodeAlive ? "yes" : "**no**") : "–"} |`
+			`- c=${r.concurrency}: plain ${list("plain")}; Crawlee ${list("crawlee")}; Nightshift ${list("nightshift")} (${perRound("nightshift")} of plain); ` +
+				`shared ${list("shared")} (${perRound("shared")})`
 		);
 	}
+	out.push("");
+	out.push(
+		"| concurrency | Nightshift | peak RSS a / b / this (MB, process trees) | acquire p50 / p99 (ms), warm hits | browser memory peak (MB, private footprint) | per context (MB) | session renderer memory (MB, mean) | node alive |"
+	);
+	out.push("|---|---|---|---|---|---|---|---|");
+	for (const r of rows)
+		for (const [label, n] of [["(c)", r.nightshift], ["(d) shared", r.shared]] as const) {
+			if (!n) continue;
+			out.push(
+				`| ${r.concurrency} | ${label} | ${fmt(r.plain?.rssPeakMb, 0)} / ${fmt(r.crawlee?.rssPeakMb, 0)} / ${fmt(n?.rssPeakMb, 0)} | ` +
+					(n ? `${fmt(n.acquire.p50Millis, 2)} / ${fmt(n.acquire.p99Millis, 2)}, ${n.acquire.warmHits}/${n.acquire.count}` : "–") +
+					` | ${fmt(n?.browserMemoryMb, 0)} | ${fmt(n?.memoryPerContextMb, 0)} | ${fmt(n?.sessionMemoryMb)} | ${n ? (n.nodeAlive ? "yes" : "**no**") : "–"} |`
+			);
+		}
 	for (const r of rows)
 		for (const peer of PEERS)
 			for (const res of r.runs[peer]) if (res.errorSamples.length) out.push(`\nc=${r.concurrency} ${peer} errors: ${res.errorSamples.join(" | ")}`);

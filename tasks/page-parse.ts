@@ -25,6 +25,11 @@ export interface ParseOptions {
 	/** Bypass the result cache. */
 	forceRefresh?: boolean;
 	fingerprint?: Fingerprint;
+	/**
+	 * Run in a browser context shared with the other tasks that name the same group, as they left it: cookies, storage
+	 * and HTTP cache carry over, nothing is cleared between them (faster; no isolation inside the group).
+	 */
+	sharedContext?: string;
 }
 
 export interface ParsePayload {
@@ -92,7 +97,8 @@ export default defineTask<ParsePayload>({
 				blockUrls: { type: "array", optional: true, max: 100, items: { type: "string", min: 1, max: 500 } },
 				waitForSelector: { type: "string", min: 1, max: 500, optional: true },
 				forceRefresh: { type: "boolean", optional: true },
-				fingerprint: FINGERPRINT_SCHEMA
+				fingerprint: FINGERPRINT_SCHEMA,
+				sharedContext: { type: "string", min: 1, max: 200, optional: true }
 			}
 		}
 	},
@@ -120,7 +126,7 @@ export default defineTask<ParsePayload>({
 		ctx.progress(0, "acquiring_browser");
 		await ctx.urls.assertAllowed(url);
 		const fingerprint = options.viewport ? { ...options.fingerprint, viewport: options.viewport } : options.fingerprint;
-		const session = await ctx.browser({ fingerprint });
+		const session = await ctx.browser({ fingerprint, sharedContext: options.sharedContext });
 		const { page } = session;
 		await blockRequests(page, options);
 		const acquireMillis = lap();

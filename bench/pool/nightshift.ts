@@ -24,7 +24,15 @@ export interface NightshiftResult extends PeerResult {
 
 const BATCH = 200;
 
-export async function runNightshift({ urls, concurrency, screenshot, onTimed }: PeerOptions, logDir: string): Promise<NightshiftResult> {
+/**
+ * `sharedContext`: every task names that group (the tasks share contexts as they left them, nothing cleared: the same
+ * work as plain Playwright's reused pages). Unset: each task gets a context of its own, cleared after it (the default).
+ */
+export async function runNightshift(
+	{ urls, concurrency, screenshot, onTimed }: PeerOptions,
+	logDir: string,
+	sharedContext?: string
+): Promise<NightshiftResult> {
 	const started = performance.now();
 	const rss = sampleTreeRss();
 	const node = await startNode({
@@ -36,7 +44,7 @@ export async function runNightshift({ urls, concurrency, screenshot, onTimed }: 
 		env: { ALLOW_PRIVATE_NETWORKS: "true", TASK_DIRS: "" }
 	});
 	const api = node.http!;
-	const options = { screenshot: screenshot ? "viewport" : "none", forceRefresh: true };
+	const options = { screenshot: screenshot ? "viewport" : "none", forceRefresh: true, sharedContext };
 	try {
 		// Warm-up outside the timed window, like the peers' up-front pages: one parse per slot.
 		await runBatch(api, node.baseUrl!, urls.slice(0, concurrency), options);

@@ -60,6 +60,11 @@ export interface SessionRequest {
 	/** A proxy of the context's own (a profile's): its traffic goes there instead of the browser's proxy. */
 	proxy?: { server: string; bypass?: string };
 	limits?: Partial<SessionLimits>;
+	/**
+	 * A group of tasks that trust each other: their sessions reuse one another's contexts as they were left (cookies,
+	 * storage, HTTP cache, the tab's last page), nothing cleared between them. Unset: a context of the session's own.
+	 */
+	sharedContext?: string;
 }
 
 interface PooledBrowser {
@@ -82,7 +87,12 @@ interface PooledContext {
 	owner: PooledBrowser;
 	context: BrowserContext;
 	page: Page;
+	/** Contexts of equal signatures are interchangeable: identity, proxy and shared group. */
 	signature: string;
+	/** The identity and proxy it was created with ("" for the default ones the pool prepares). */
+	baseSignature: string;
+	/** The shared group it serves (`SessionRequest.sharedContext`): recycled without clearing. */
+	sharedGroup?: string;
 	uses: number;
 	session?: ActiveSession;
 	/** Origins whose storage the current session may have written. */
@@ -177,13 +187,14 @@ export class BrowserPool {
 		this.reserved++;
 		try {
 			const { options, signature: identity, viewport } = contextOptions(request.fingerprint, this.version);
-			let signature = identity;
+			let base = identity;
 			if (request.proxy) {
 				options.proxy = request.proxy;
-				signature = JSON.stringify({ identity, proxy: request.proxy.server });
+				base = JSON.stringify({ identity, proxy: request.proxy.server });
 			}
+			const wanted: Wanted = { base, group: request.sharedContext, signature: signatureOf(base, request.sharedContext) };
 			// A context created for this session starts at its viewport; a prepared one is resized.
-			const { pooled, warm } = await this.obtainContext(signature, viewport ? { ...options, viewport } : options);
+			const { pooled, warm } = await this.obtainContext(wanted, viewport ? { ...options, viewport } : options);
 			if (request.signal.aborted) {
 				pooled.session = undefined;
 				this.contextFreed();
@@ -244,7 +255,7 @@ export class BrowserPool {
 		if (pooled.owner.sessionsServed >= this.options.retireBrowserAfterSessions) pooled.owner.retiring = true;
 		if (replace) return this.replace(pooled).finally(() => this.slotFreed());
 		pooled.recycling = true;
-		return this.recycle(pooled).then(
+		return (pooled.sharedGroup === undefined ? this.recycle(pooled) : this.resetShared(pooled)).then(
 			() => {
 				pooled.recycling = false;
 				pooled.idleSince = performance.now();
@@ -309,6 +320,7 @@ export class BrowserPool {
 						taskId: c.session!.taskId,
 						browserId: b.id,
 						contextId: c.id,
+						sharedContext: c.sharedGroup ?? null,
 						pages: c.session!.pagesOpened,
 						memoryMb: c.session!.memoryMb ?? null,
 						ageMillis: now - c.session!.startedAt
@@ -386,15 +398,24 @@ export class BrowserPool {
 	}
 
 	/**
-	 * The idle context of that identity cleared last: its renderer is the warm one. Rotating a load over more contexts
+	 * The idle context of that signature cleared last: its renderer is the warm one. Rotating a load over more contexts
 	 * than it keeps busy costs Chromium ~15 % more CPU per page (BENCHMARKS.md, "What rotating over more contexts
-	 * costs"), so prepared contexts wait in reserve until the used ones are all busy.
+	 * costs"), so prepared contexts wait in reserve until the used ones are all busy. A shared group with no context of
+	 * its own yet takes a never-used one of its identity (a prepared one): nothing is in it to share or to hide.
 	 */
-	private takeIdle(signature: string): PooledContext | undefined {
+	private takeIdle(wanted: Wanted): PooledContext | undefined {
 		let match: PooledContext | undefined;
-		for (const c of this.idleContexts()) if (c.signature === signature && (!match || c.idleSince > match.idleSince)) match = c;
+		let fresh: PooledContext | undefined;
+		for (const c of this.idleContexts()) {
+			if (c.signature === wanted.signature && (!match || c.idleSince > match.idleSince)) match = c;
+			else if (wanted.group !== undefined && c.uses === 0 && c.signature === wanted.base) fresh = c;
+		}
+		match ??= fresh;
+		if (!match) return undefined;
+		match.signature = wanted.signature;
+		match.sharedGroup = wanted.group;
 		// Taken at once: the caller awaits before it sets the session.
-		if (match) match.session = PLACEHOLDER;
+		match.session = PLACEHOLDER;
 		return match;
 	}
 
@@ -403,16 +424,17 @@ export class BrowserPool {
 	 * room, else the one being prepared, else room made by closing an idle context of another identity. Holding a slot
 	 * guarantees one of these: there are never more contexts than slots, and the held slots are all taken.
 	 */
-	private async obtainContext(signature: string, options: BrowserContextOptions): Promise<{ pooled: PooledContext; warm: boolean }> {
+	private async obtainContext(wanted: Wanted, options: BrowserContextOptions): Promise<{ pooled: PooledContext; warm: boolean }> {
+		const { signature } = wanted;
 		for (;;) {
 			if (this.closed) throw poolClosed();
-			const idle = this.takeIdle(signature);
+			const idle = this.takeIdle(wanted);
 			if (idle) return { pooled: idle, warm: true };
 			// A context being cleared is ready in tens of milliseconds; a new one costs hundreds and a process's memory,
 			// and one being prepared is further along than a new one would be. Each such context is waited for by one
 			// session at most: the others open a context of their own.
 			const soonFree =
-				this.contexts().filter(c => c.recycling && c.signature === signature).length + (signature === "" ? this.preparing.size : 0);
+				this.contexts().filter(c => c.recycling && c.signature === signature).length + (wanted.base === "" ? this.preparing.size : 0);
 			if (soonFree > this.waitingForRecycle) {
 				this.waitingForRecycle++;
 				try {
@@ -426,7 +448,7 @@ export class BrowserPool {
 			// Checked again with no await before `createContext` takes the room: sessions asking at the same moment were
 			// all told about the same browser.
 			if (owner && !this.hasRoom(owner)) continue;
-			if (owner) return { pooled: await this.createContext(owner, signature, options), warm: false };
+			if (owner) return { pooled: await this.createContext(owner, wanted, options), warm: false };
 			if (this.preparing.size > 0) {
 				await this.nextContextFreed();
 				continue;
@@ -439,13 +461,15 @@ export class BrowserPool {
 	}
 
 	/** A new context and its first page on `owner`; half-created ones are closed. */
-	private async createContext(owner: PooledBrowser, signature: string, options: BrowserContextOptions): Promise<PooledContext> {
+	private async createContext(owner: PooledBrowser, wanted: Wanted, options: BrowserContextOptions): Promise<PooledContext> {
 		const pooled: PooledContext = {
 			id: newId(),
 			owner,
 			context: undefined as unknown as BrowserContext,
 			page: undefined as unknown as Page,
-			signature,
+			signature: wanted.signature,
+			baseSignature: wanted.base,
+			sharedGroup: wanted.group,
 			uses: 0,
 			session: PLACEHOLDER,
 			origins: new Set(),
@@ -541,6 +565,29 @@ export class BrowserPool {
 		pooled.viewportChanged = false;
 	}
 
+	/**
+	 * Readies a shared group's context for the group's next task: what the handler set up on the tab goes (other pages,
+	 * routes, listeners, a viewport of its own); what the sites left stays (cookies, storage, HTTP cache, the page
+	 * itself, whose next navigation ends it), as it does for one tab used for a whole crawl.
+	 */
+	private async resetShared(pooled: PooledContext): Promise<void> {
+		const timeout = this.options.operationTimeoutMillis;
+		const { context, page } = pooled;
+		for (const p of context.pages()) if (p !== page) await quietly(() => p.close(), timeout);
+		for (const baseline of pooled.listeners) baseline.restore();
+		pooled.origins.clear();
+		await withTimeout(
+			Promise.all([
+				hasRoutes(page) ? page.unrouteAll({ behavior: "ignoreErrors" }) : undefined,
+				hasRoutes(context) ? context.unrouteAll({ behavior: "ignoreErrors" }) : undefined,
+				pooled.viewportChanged ? page.setViewportSize(DEFAULT_VIEWPORT) : undefined
+			]),
+			timeout,
+			"reset shared context"
+		);
+		pooled.viewportChanged = false;
+	}
+
 	/** The CDP session of a context's tab, opened once per tab. */
 	private cdpOf(pooled: PooledContext): Promise<CDPSession> {
 		pooled.cdp ??= withTimeout(pooled.context.newCDPSession(pooled.page), this.options.operationTimeoutMillis, "cdp session");
@@ -564,7 +611,7 @@ export class BrowserPool {
 	 */
 	private async replace(pooled: PooledContext): Promise<void> {
 		const discarding = this.discard(pooled);
-		if (pooled.signature !== "" || this.closed || !this.warmWanted) return discarding;
+		if (pooled.baseSignature !== "" || this.closed || !this.warmWanted) return discarding;
 		const successor = this.prepareOne(() => this.belowWorkerBound()).catch(err => this.logger.warn("could not prepare a browser context", err?.message));
 		await Promise.all([discarding, successor]);
 	}
@@ -597,9 +644,9 @@ export class BrowserPool {
 	}
 	private toppingUp = false;
 
-	/** Live contexts of the default identity: the ones prepared ahead. */
+	/** Live contexts of the default identity (the ones prepared ahead, and those a shared group took). */
 	private defaultContexts(): PooledContext[] {
-		return this.contexts().filter(c => c.signature === "" && !c.broken);
+		return this.contexts().filter(c => c.baseSignature === "" && !c.broken);
 	}
 
 	/** Fewer default contexts than the worker runs tasks at once: a prepared one could still be used. */
@@ -615,7 +662,7 @@ export class BrowserPool {
 		const owner = await this.browserWithRoom();
 		if (!owner || !stillWanted() || !this.hasRoom(owner)) return false;
 		const { options } = contextOptions(undefined, this.version);
-		const preparing = this.createContext(owner, "", options).then(pooled => {
+		const preparing = this.createContext(owner, PREPARED, options).then(pooled => {
 			pooled.session = undefined;
 		});
 		this.preparing.add(preparing);
@@ -771,6 +818,21 @@ export class BrowserPool {
 		if (this.acquireMillis.length > ACQUIRE_SAMPLES) this.acquireMillis.shift();
 	}
 }
+
+/** The kind of context a session asks for. */
+interface Wanted {
+	/** Identity and proxy. */
+	base: string;
+	group?: string;
+	signature: string;
+}
+
+function signatureOf(base: string, group: string | undefined): string {
+	return group === undefined ? base : JSON.stringify({ base, sharedContext: group });
+}
+
+/** What the pool prepares ahead: the default identity, for no group yet. */
+const PREPARED: Wanted = { base: "", signature: "" };
 
 /** Marks a context taken while its session is being set up. */
 const PLACEHOLDER = { id: "", placeholder: true, check: async () => undefined, trip: () => undefined, pageOpened: () => undefined } as unknown as ActiveSession;

@@ -8,6 +8,12 @@ export interface BrowserRequest {
 	fingerprint?: Fingerprint;
 	/** Tighter or looser limits than the node's defaults for this session. */
 	limits?: Partial<SessionLimits>;
+	/**
+	 * Share contexts with the other sessions that name this group, as they left them (cookies, storage, HTTP cache):
+	 * nothing is cleared between them, which saves about a page's worth of browser work per task. Unset: a context of
+	 * the session's own, cleared before anyone else uses it. Ignored inside a profile's session.
+	 */
+	sharedContext?: string;
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -29,8 +35,9 @@ export interface TaskContext<P = unknown> {
 	/** The URL policy every URL a task touches must pass. */
 	urls: UrlGuard;
 	/**
-	 * A browser session (an isolated context with a page) from this node's pool: opened on the first call, the same
-	 * one on later calls, released when the attempt ends. A crash or a tripped limit aborts `signal` with its error.
+	 * A browser session (an isolated context with a page, unless `sharedContext`) from this node's pool: opened on the
+	 * first call, the same one on later calls, released when the attempt ends. A crash or a tripped limit aborts `signal`
+	 * with its error.
 	 */
 	browser(request?: BrowserRequest): Promise<PoolSession>;
 	/** Stores a file the task produced; it is served at `GET /api/artifacts/:id`. */

@@ -77,6 +77,7 @@ export async function runAttempt(type: TaskType, task: LeasedTask, hooks: Attemp
 				onFailure: err => controller.abort(err),
 				fingerprint: request?.fingerprint,
 				limits: request?.limits,
+				sharedContext: request?.sharedContext,
 				profileId: task.profileId
 			});
 			return session;

@@ -120,12 +120,12 @@ describe("BrowserPool", () => {
 	});
 
 	/** How often the site served page 1's script to two tasks in a row that each loaded page 1 in the same context. */
-	const scriptFetchesOfTwoTasks = async (p: BrowserPool): Promise<number> => {
+	const scriptFetchesOfTwoTasks = async (p: BrowserPool, sharedContext?: string): Promise<number> => {
 		const fetched: string[] = [];
 		const onRequest = ({ request }: any) => fetched.push(request.url);
 		diagnostics_channel.subscribe("http.server.request.start", onRequest);
 		try {
-			const acquire = () => p.acquire({ taskId: "t", signal: new AbortController().signal, onFailure() {} });
+			const acquire = () => p.acquire({ taskId: "t", signal: new AbortController().signal, onFailure() {}, sharedContext });
 			const first = await acquire();
 			await first.page.goto(`${site.baseUrl}/page/1`);
 			await p.release(first);
@@ -149,6 +149,40 @@ describe("BrowserPool", () => {
 		} finally {
 			await keeping.close();
 		}
+	});
+
+	it("lets the tasks of a shared group find the context as the last one left it, and keeps everyone else out", async () => {
+		const inGroup = (sharedContext?: string) =>
+			pool.acquire({ taskId: "t", signal: new AbortController().signal, onFailure() {}, sharedContext });
+		const first = await inGroup("crawl");
+		// No context of its own yet: the group takes the prepared one.
+		expect(first.warm).toBe(true);
+		await first.page.goto(`${site.baseUrl}/page/1`);
+		await first.page.evaluate(() => {
+			document.cookie = "visited=1; path=/";
+			localStorage.setItem("visited", "1");
+		});
+		// What a handler sets up on its tab is its own: a route that refuses everything must not outlive the task.
+		await first.page.route("**/*", route => route.abort());
+		await release(first);
+
+		const second = await inGroup("crawl");
+		expect(second.context).toBe(first.context);
+		expect(pool.status().sessions).toEqual([expect.objectContaining({ sharedContext: "crawl" })]);
+		// The tab was not sent away: the group's next navigation ends the last page, as in a crawl with one tab.
+		expect(second.page.url()).toBe(`${site.baseUrl}/page/1`);
+		expect(await second.page.goto(`${site.baseUrl}/page/2`).then(r => r?.status())).toBe(200);
+		expect(await second.page.evaluate(() => [document.cookie, localStorage.getItem("visited")])).toEqual(["visited=1", "1"]);
+		await release(second);
+
+		for (const acquire of [() => inGroup("another-crawl"), () => session()]) {
+			const outsider = await acquire();
+			expect(outsider.context).not.toBe(first.context);
+			await outsider.page.goto(`${site.baseUrl}/page/1`);
+			expect(await outsider.page.evaluate(() => [document.cookie, localStorage.getItem("visited")])).toEqual(["", null]);
+			await release(outsider);
+		}
+		expect(await scriptFetchesOfTwoTasks(pool, "cached-crawl")).toBe(1);
 	});
 
 	it("ends a released page's timers and workers, so nothing they write after the clearing reaches the next task", async () => {

@@ -1,3 +1,4 @@
+import diagnostics_channel from "node:diagnostics_channel";
 import type { ServiceBroker } from "moleculer";
 import { configOf } from "../../src/runtime";
 import { gatewayUrl, startBroker, waitFor } from "../helpers/broker";
@@ -81,6 +82,24 @@ describe("page.parse task", () => {
 		const fresh = await parse(url, { screenshot: "none", forceRefresh: true });
 		expect(fresh.result.cacheHit).toBe(false);
 		expect(fresh.id).not.toBe(first.id);
+	});
+
+	it("lets the tasks of a sharedContext group reuse what the group cached, and no one else", async () => {
+		const fetched: string[] = [];
+		const onRequest = ({ request }: any) => fetched.push(request.url);
+		diagnostics_channel.subscribe("http.server.request.start", onRequest);
+		try {
+			const group = { screenshot: "none", forceRefresh: true, sharedContext: "crawl-1" };
+			for (const page of [6, 7]) expect((await parse(`${site.baseUrl}/page/${page}`, group)).status).toBe("completed");
+			// Every page loads the same script, cacheable for an hour: the group's second task found it cached.
+			expect(fetched.filter(url => url === "/js/app.js")).toHaveLength(1);
+			expect((await parse(`${site.baseUrl}/page/8`, { screenshot: "none", forceRefresh: true })).status).toBe("completed");
+			expect(fetched.filter(url => url === "/js/app.js")).toHaveLength(2);
+		} finally {
+			diagnostics_channel.unsubscribe("http.server.request.start", onRequest);
+		}
+		const empty = await post("/api/tasks", { type: "page.parse", payload: { url: `${site.baseUrl}/page/6`, options: { sharedContext: "" } } });
+		expect(empty.status).toBe(422);
 	});
 
 	it("retries a timed-out navigation with a longer timeout", async () => {
