@@ -167,7 +167,6 @@ const BrowserPoolService: ServiceSchema = {
 			this.logger
 		);
 		const registry = loadTaskRegistry(config);
-		const browserTypes = registry.browserTypes();
 		// Dispatch calls never retry inside Moleculer: a lease must not be granted twice for one request.
 		const opts = { retries: 0 };
 		const client: SchedulerClient = {
@@ -205,7 +204,7 @@ const BrowserPoolService: ServiceSchema = {
 				}),
 				artifacts: this.artifacts,
 				// While Chromium cannot start, browser tasks wait for a node where it can (or for this one to recover).
-				declines: () => (this.pool.launchFailing ? browserTypes : []),
+				browserFailing: () => this.pool.launchFailing,
 				capacityInfo: () => this.pool.slots()
 			}
 		);

@@ -42,8 +42,11 @@ export interface WorkerOptions {
 	urls: UrlGuard;
 	browsers?: BrowserSource;
 	artifacts?: ArtifactStore;
-	/** Task types this node cannot run now (the browser types while its Chromium cannot start). */
-	declines?: () => string[];
+	/**
+	 * Chromium cannot start on this node now: tasks of the browser types are declined (left to other nodes, or to this
+	 * one once it starts).
+	 */
+	browserFailing?: () => boolean;
 	/** Extra figures for the heartbeat (the browser pool's slots). */
 	capacityInfo?: () => WorkerHeartbeat["browsers"];
 }
@@ -98,6 +101,11 @@ export class TaskWorker {
 	private readonly startedAt = isoNow();
 	private timers: NodeJS.Timeout[] = [];
 	private idleWaiters: (() => void)[] = [];
+	/**
+	 * The types whose handlers open a browser: those declared so (`browser: true`), and any other whose handler asked
+	 * for one here (a user's type that does not say so would otherwise fail for good on a node without Chromium).
+	 */
+	private readonly browserTypes: Set<string>;
 
 	constructor(
 		private readonly client: SchedulerClient,
@@ -105,6 +113,12 @@ export class TaskWorker {
 		private readonly options: WorkerOptions
 	) {
 		this.prefetch = options.prefetch ?? new Prefetch(0);
+		this.browserTypes = new Set(options.registry.browserTypes());
+	}
+
+	/** Task types this node cannot run now: the browser types while its Chromium cannot start. */
+	private declines(): string[] {
+		return this.options.browserFailing?.() ? [...this.browserTypes] : [];
 	}
 
 	start(): void {
@@ -222,7 +236,7 @@ export class TaskWorker {
 		const waitMillis = this.starved && !this.holding ? (this.options.leaseWaitMillis ?? 0) : 0;
 		if (waitMillis > 0) this.holding = true;
 		const askedAt = performance.now();
-		const declines = this.options.declines?.() ?? [];
+		const declines = this.declines();
 		const leasing = this.client
 			.lease(free, waitMillis || undefined, declines.length ? declines : undefined)
 			.then(
@@ -270,7 +284,7 @@ export class TaskWorker {
 			? runAttempt(this.options.registry.get(task.type), task, {
 					nodeId: this.options.nodeId,
 					urls: this.options.urls,
-					browsers: this.options.browsers,
+					browsers: this.options.browsers && this.noteBrowserType(task.type, this.options.browsers),
 					artifacts: this.options.artifacts,
 					controller: attempt.controller,
 					holdSlot: cleared => this.holdSlot(cleared),
@@ -315,7 +329,19 @@ export class TaskWorker {
 
 	/** The attempt failed because Chromium did not start here, and this node now declines its type. */
 	private declinedOnFailure(task: LeasedTask, error: TaskFailure): boolean {
-		return error.type === ERROR_TYPES.BROWSER_LAUNCH_FAILED && !!this.options.declines?.().includes(task.type);
+		return error.type === ERROR_TYPES.BROWSER_LAUNCH_FAILED && this.declines().includes(task.type);
+	}
+
+	/** The browser source of one attempt of `type`: asking it for a session makes `type` a browser type here. */
+	private noteBrowserType(type: string, browsers: BrowserSource): BrowserSource {
+		if (this.browserTypes.has(type)) return browsers;
+		return {
+			acquire: request => {
+				this.browserTypes.add(type);
+				return browsers.acquire(request);
+			},
+			release: (session, discard) => browsers.release(session, discard)
+		};
 	}
 
 	private hasFreeSlot(): boolean {

@@ -8,7 +8,7 @@ import { SchedulerClient, TaskWorker } from "../../src/worker/worker";
 import { waitFor } from "../helpers/wait";
 
 /** A scheduler whose lease answers the test releases by hand, with a handler the test ends by hand. */
-function setup(concurrency: number, prefetch?: Prefetch, leaseWaitMillis?: number, browsers?: BrowserSource, declines?: () => string[]) {
+function setup(concurrency: number, prefetch?: Prefetch, leaseWaitMillis?: number, browsers?: BrowserSource, browserFailing?: () => boolean) {
 	const leases: { capacity: number; waitMillis?: number; declines?: string[]; answer: (tasks: LeasedTask[]) => void }[] = [];
 	const renewals: string[][] = [];
 	const released: string[] = [];
@@ -22,6 +22,7 @@ function setup(concurrency: number, prefetch?: Prefetch, leaseWaitMillis?: numbe
 		params: {},
 		handler: (ctx: any) => new Promise<void>(resolve => running.set(String(ctx.payload), resolve))
 	} as any);
+	registry.register({ name: "declared", description: "says it takes a browser", params: {}, browser: true, handler: async () => null } as any);
 	registry.register({
 		name: "browsing",
 		description: "takes a browser session, then ends when the test says",
@@ -57,7 +58,7 @@ function setup(concurrency: number, prefetch?: Prefetch, leaseWaitMillis?: numbe
 		prefetch,
 		leaseWaitMillis,
 		browsers,
-		declines
+		browserFailing
 	});
 	const tasks = (n: number, type = "held"): LeasedTask[] =>
 		Array.from({ length: n }, () => {
@@ -331,7 +332,7 @@ describe("Prefetch", () => {
 });
 
 describe("TaskWorker on a node whose Chromium cannot start", () => {
-	it("hands back a browser task whose Chromium failed to start, and declines that type until it starts", async () => {
+	it("hands back a browser task whose Chromium failed to start, and declines the browser types until it starts", async () => {
 		let failing = false;
 		const source: BrowserSource = {
 			acquire: async () => {
@@ -340,16 +341,17 @@ describe("TaskWorker on a node whose Chromium cannot start", () => {
 			},
 			release: () => ({ reportable: Promise.resolve(), cleared: Promise.resolve() })
 		};
-		const { worker, leases, finished, released, running, tasks } = setup(2, undefined, undefined, source, () => (failing ? ["browsing"] : []));
+		const { worker, leases, finished, released, running, tasks } = setup(2, undefined, undefined, source, () => failing);
 		worker.start();
 		await turn();
 		expect(leases[0].declines).toBeUndefined();
 		const [browsing, held] = [...tasks(1, "browsing"), ...tasks(1)];
 		leases[0].answer([browsing, held]);
 		await waitFor(() => released.includes(browsing.id) && leases.length === 2);
-		// Not reported as failed: the scheduler puts it back without spending an attempt, and the next lease declines it.
+		// Not reported as failed: the scheduler puts it back without spending an attempt, and the next lease declines it
+		// (its type does not say it takes a browser: its handler asked for one), with the type that says so.
 		expect(finished).toEqual([]);
-		expect(leases[1].declines).toEqual(["browsing"]);
+		expect(leases[1].declines).toEqual(["declared", "browsing"]);
 		// A task of a type without a browser runs as usual meanwhile.
 		running.get(held.id)!();
 		await waitFor(() => finished.length === 1);
