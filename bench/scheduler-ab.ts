@@ -15,7 +15,7 @@
  */
 import { NodeHandle, startNode, waitForWorkers } from "./lib/nightshift";
 import { cleanupAll, tempDir } from "./lib/procs";
-import { idleStartLatency, nightshiftThroughput } from "./lib/scenarios";
+import { httpBatches, idleStartLatency, nightshiftThroughput } from "./lib/scenarios";
 
 const MODE = process.env.AB_MODE ?? "cluster";
 const METRIC = process.env.AB_METRIC ?? "throughput";
@@ -40,7 +40,7 @@ async function startSide(name: string, env: Record<string, string>, logDir: stri
 
 async function measure(node: NodeHandle): Promise<number> {
 	if (METRIC === "idle") return (await idleStartLatency(node, 40, 20)).submitToStarted.p50;
-	return (await nightshiftThroughput(node, "ab", 10000, 4, "", 500)).tasksPerSec;
+	return (await nightshiftThroughput(node, "ab", 10000, "", httpBatches(node, 500, 4))).tasksPerSec;
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
 	const nodes: NodeHandle[] = [];
 	for (const side of sides) {
 		const node = await startSide(side.name, side.env, logDir);
-		await nightshiftThroughput(node, "warm-up", 3000, 4, "", 500);
+		await nightshiftThroughput(node, "warm-up", 3000, "", httpBatches(node, 500, 4));
 		nodes.push(node);
 	}
 	const results: number[][] = [[], []];

@@ -12,6 +12,7 @@
  * Needs Redis on 127.0.0.1:6379 and NATS on 127.0.0.1:4222. Results and their reading are kept in BENCHMARKS.md.
  */
 import os from "node:os";
+import { ServiceBroker } from "moleculer";
 import { BullmqBench, ThroughputResult } from "./lib/bullmq";
 import { machineInfo, stealMillis } from "./lib/machine";
 import { assertTaskType, NodeHandle, runPool, SHIPPED_NODE_FLAGS, startNode, submit, waitForWarmPools, waitForWorkers } from "./lib/nightshift";
@@ -20,6 +21,8 @@ import {
 	failover,
 	FailoverResult,
 	gatewayCeiling,
+	httpBatches,
+	httpOneByOne,
 	idleStartLatency,
 	LoopStats,
 	MemoryResult,
@@ -27,6 +30,7 @@ import {
 	progressLatency,
 	memoryAfterStart,
 	schedulerMemory,
+	serviceCalls,
 	StartLatencyResult,
 	submitLatency,
 	SubmitLatencyResult
@@ -125,12 +129,25 @@ interface ThroughputRun {
 	run: () => Promise<ThroughputResult>;
 }
 
-/** The throughput runs of one Nightshift system (embedded or cluster): one task per request, and batches. */
-function nightshiftRuns(node: NodeHandle, label: string, slots: string): ThroughputRun[] {
-	return [
-		{ label, run: () => nightshiftThroughput(node, label, N, SUBMIT_IN_FLIGHT, slots) },
-		{ label: `${label}, batch submit`, run: () => nightshiftThroughput(node, `${label}, batch submit`, N, BATCH_IN_FLIGHT, slots, BATCH) }
+/**
+ * The throughput runs of one Nightshift system (embedded or cluster): one task per request, batches, and, given a
+ * client broker on the cluster's transporter, one service call per task.
+ */
+function nightshiftRuns(node: NodeHandle, label: string, slots: string, client?: ServiceBroker): ThroughputRun[] {
+	const runs = [
+		{ label, submitter: httpOneByOne(node, SUBMIT_IN_FLIGHT) },
+		{ label: `${label}, batch submit`, submitter: httpBatches(node, BATCH, BATCH_IN_FLIGHT) },
+		...(client ? [{ label: `${label}, service calls`, submitter: serviceCalls(client, SUBMIT_IN_FLIGHT) }] : [])
 	];
+	return runs.map(({ label, submitter }) => ({ label, run: () => nightshiftThroughput(node, label, N, slots, submitter) }));
+}
+
+/** Another system's broker on the cluster's transporter, with no services: it only calls the scheduler. */
+async function clientBroker({ namespace }: Cluster): Promise<ServiceBroker> {
+	const broker = new ServiceBroker({ namespace, nodeID: `bench-client-${process.pid}`, transporter: { type: "NATS", options: { servers: [NATS] } }, logger: false });
+	await broker.start();
+	await broker.waitForServices("scheduler", 30_000);
+	return broker;
 }
 
 /**
@@ -347,7 +364,8 @@ async function main(): Promise<number> {
 		const bull = only.includes("bullmq") ? await startBullmq(logDir) : undefined;
 		const runs: ThroughputRun[] = [];
 		if (embedded) runs.push(...nightshiftRuns(embedded, "Nightshift embedded", `1 × ${SLOTS_PER_WORKER * WORKERS}`));
-		if (cluster) runs.push(...nightshiftRuns(cluster.core, "Nightshift cluster (NATS)", `${WORKERS} × ${SLOTS_PER_WORKER}`));
+		const client = cluster ? await clientBroker(cluster) : undefined;
+		if (cluster) runs.push(...nightshiftRuns(cluster.core, "Nightshift cluster (NATS)", `${WORKERS} × ${SLOTS_PER_WORKER}`, client));
 		if (bull) runs.push(...bullmqRuns(bull));
 		try {
 			if (embedded) {
@@ -358,6 +376,7 @@ async function main(): Promise<number> {
 			if (embedded) results.gateway = await gatewayCeiling(embedded, N, SUBMIT_IN_FLIGHT);
 		} finally {
 			await bull?.stop();
+			await client?.stop();
 			if (embedded) await stopChild(embedded.child);
 		}
 		if (cluster) await failoverPhase(results, cluster);

@@ -1,5 +1,6 @@
 /** The individual measurements of the scheduler benchmark. Each takes running Nightshift nodes and returns numbers. */
 import fs from "node:fs";
+import type { ServiceBroker } from "moleculer";
 import type { ThroughputResult } from "./bullmq";
 import { HttpClient, SseEvent, SseReader } from "./net";
 import { NodeHandle, runPool, submit } from "./nightshift";
@@ -92,18 +93,62 @@ export async function submitLatency(api: HttpClient, rate: number, seconds: numb
 
 // ---- 2. end-to-end throughput --------------------------------------------------------------------------------
 
+/** How a throughput run hands its tasks to Nightshift. */
+export interface Submitter {
+	/** Shown in the table's setup column. */
+	path: string;
+	/** Submits `n` no-op tasks whose payload is `{echo: tag}`. */
+	submit(n: number, tag: string): Promise<void>;
+}
+
+/** One `POST /api/tasks` per task, `inFlight` at once (BullMQ's `add` counterpart over HTTP). */
+export function httpOneByOne(node: NodeHandle, inFlight: number): Submitter {
+	return {
+		path: `HTTP \`POST /api/tasks\`, ${inFlight} in flight`,
+		submit: (n, tag) =>
+			runPool(n, inFlight, async () => {
+				await submit(node.http!, "noop", { echo: tag });
+			})
+	};
+}
+
+/** `POST /api/tasks/batch` of `size` tasks, `inFlight` at once (BullMQ's `addBulk` counterpart). */
+export function httpBatches(node: NodeHandle, size: number, inFlight: number): Submitter {
+	return {
+		path: `HTTP \`POST /api/tasks/batch\` × ${size}, ${inFlight} in flight`,
+		submit: (n, tag) =>
+			runPool(Math.ceil(n / size), inFlight, async i => {
+				const tasks = Array.from({ length: Math.min(size, n - i * size) }, () => ({ type: "noop", payload: { echo: tag } }));
+				const answer = await node.http!.post("/api/tasks/batch", { tasks });
+				if (answer.status !== 202) throw new Error(`batch submit answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+			})
+	};
+}
+
 /**
- * Submits `n` no-op tasks over HTTP (`inFlight` requests at once) and times from the first submit until the n-th
- * `task.completed` event of this run arrives on the SSE stream.
+ * One `scheduler.submit` call per task from another system's broker on the transporter, `inFlight` at once: what a
+ * service elsewhere in the cluster does, the like-for-like counterpart of BullMQ's `queue.add` from its client.
+ */
+export function serviceCalls(broker: ServiceBroker, inFlight: number): Submitter {
+	return {
+		path: `\`scheduler.submit\` calls over NATS from a client broker, ${inFlight} in flight`,
+		submit: (n, tag) =>
+			runPool(n, inFlight, async () => {
+				await broker.call("scheduler.submit", { type: "noop", payload: { echo: tag } }, { retries: 0 });
+			})
+	};
+}
+
+/**
+ * Submits `n` no-op tasks with `submitter` and times from the first submit until the n-th `task.completed` event of
+ * this run arrives on the SSE stream.
  */
 export async function nightshiftThroughput(
 	node: NodeHandle,
 	label: string,
 	n: number,
-	inFlight: number,
 	concurrency: string,
-	/** Submit through `POST /api/tasks/batch` in batches of this size (BullMQ's `addBulk` counterpart); 0: one by one. */
-	batchSize = 0
+	submitter: Submitter
 ): Promise<ThroughputResult> {
 	const tap = new EventTap(node.baseUrl!, ["task.completed"]);
 	await tap.open();
@@ -123,18 +168,7 @@ export async function nightshiftThroughput(
 	try {
 		const t0 = performance.now();
 		let submitMillis = 0;
-		const submitting = (
-			batchSize > 0
-				? runPool(Math.ceil(n / batchSize), inFlight, async i => {
-						const size = Math.min(batchSize, n - i * batchSize);
-						const tasks = Array.from({ length: size }, () => ({ type: "noop", payload: { echo: tag } }));
-						const answer = await node.http!.post("/api/tasks/batch", { tasks });
-						if (answer.status !== 202) throw new Error(`batch submit answered ${answer.status}: ${JSON.stringify(answer.body)}`);
-					})
-				: runPool(n, inFlight, async () => {
-						await submit(node.http!, "noop", { echo: tag });
-					})
-		).then(() => (submitMillis = performance.now() - t0));
+		const submitting = submitter.submit(n, tag).then(() => (submitMillis = performance.now() - t0));
 		const timeout = sleep(180000).then(() => {
 			throw new Error(`${label}: only ${completed}/${n} tasks completed in 180 s`);
 		});
@@ -144,10 +178,7 @@ export async function nightshiftThroughput(
 			label,
 			n,
 			concurrency,
-			submitPath:
-				batchSize > 0
-					? `HTTP \`POST /api/tasks/batch\` × ${batchSize}, ${inFlight} in flight`
-					: `HTTP \`POST /api/tasks\`, ${inFlight} in flight`,
+			submitPath: submitter.path,
 			submitMillis,
 			totalMillis,
 			tasksPerSec: n / (totalMillis / 1000)

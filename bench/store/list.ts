@@ -8,7 +8,7 @@
  */
 import { startNode } from "../lib/nightshift";
 import { cleanupAll, tempDir } from "../lib/procs";
-import { nightshiftThroughput } from "../lib/scenarios";
+import { httpBatches, nightshiftThroughput } from "../lib/scenarios";
 
 const LISTINGS = [
 	"/api/tasks?limit=30", // the dashboard's
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
 		workerConcurrency: 16,
 		tree: process.env.TREE
 	});
-	for (let stored = 0; stored < total; stored += 10_000) await nightshiftThroughput(node, "fill", Math.min(10_000, total - stored), 4, "", 500);
+	for (let stored = 0; stored < total; stored += 10_000) await nightshiftThroughput(node, "fill", Math.min(10_000, total - stored), "", httpBatches(node, 500, 4));
 	console.log(`${total} tasks stored in ${process.env.TREE ?? "this tree"}; ${new Date().toISOString()}`);
 	for (const path of LISTINGS) {
 		const millis: number[] = [];
