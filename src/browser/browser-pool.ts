@@ -1,5 +1,5 @@
 import os from "node:os";
-import type { Browser, BrowserContext, BrowserContextOptions, CDPSession, Page } from "playwright";
+import type { BrowserContext, BrowserContextOptions, Page } from "playwright";
 import { BrowserCrashedError, ERROR_TYPES, TaskError } from "../errors";
 import { newId } from "../ids";
 import { contextOptions, type Fingerprint } from "./fingerprint";
@@ -8,6 +8,8 @@ import { originOf } from "./origin";
 import { ListenerBaseline } from "./listeners";
 import { launchChromium } from "./launch";
 import { treeMemoryBytes } from "./process-memory";
+import { clearContext, resetSharedContext } from "./context-reset";
+import { cdpOf, type PooledBrowser, type PooledContext } from "./pooled";
 import { ActiveSession, type PoolSession, type SessionLimits } from "./session";
 import { quietly, withTimeout } from "./timeouts";
 
@@ -66,54 +68,6 @@ export interface SessionRequest {
 	 */
 	sharedContext?: string;
 }
-
-interface PooledBrowser {
-	id: string;
-	browser: Browser;
-	pid?: number;
-	version: string;
-	launchedAt: number;
-	sessionsServed: number;
-	contexts: Set<PooledContext>;
-	retiring: boolean;
-	closing: boolean;
-	lastBusyAt: number;
-	/** Last memory reading. */
-	memory?: { at: number; mb: number };
-}
-
-interface PooledContext {
-	id: string;
-	owner: PooledBrowser;
-	context: BrowserContext;
-	page: Page;
-	/** Contexts of equal signatures are interchangeable: identity, proxy and shared group. */
-	signature: string;
-	/** The identity and proxy it was created with ("" for the default ones the pool prepares). */
-	baseSignature: string;
-	/** The shared group it serves (`SessionRequest.sharedContext`): recycled without clearing. */
-	sharedGroup?: string;
-	uses: number;
-	session?: ActiveSession;
-	/** Origins whose storage the current session may have written. */
-	origins: Set<string>;
-	/** Must be replaced, not recycled. */
-	broken: boolean;
-	/** Being cleared for the next session. */
-	recycling: boolean;
-	/** When it was last cleared (0: never used): the context cleared last is handed out first. */
-	idleSince: number;
-	/** A session set its own viewport: put back on recycling. */
-	viewportChanged: boolean;
-	/** Permissions the context was created with. */
-	permissions: string[];
-	cdp?: Promise<CDPSession>;
-	/** The listeners of the tab and the context before any task: the pool's own and Playwright's. */
-	listeners: ListenerBaseline[];
-}
-
-/** Playwright's default viewport, which every context starts with. */
-const DEFAULT_VIEWPORT = { width: 1280, height: 720 };
 
 const ACQUIRE_SAMPLES = 1000;
 /** Contexts created at the same time: enough to keep the cores busy, few enough to finish within their deadline. */
@@ -215,7 +169,7 @@ export class BrowserPool {
 				warm,
 				{ ...this.options.limits, ...request.limits },
 				(s, err) => this.onTrip(pooled, s, err, request.onFailure),
-				page => (page === pooled.page ? this.cdpOf(pooled) : pooled.context.newCDPSession(page))
+				page => (page === pooled.page ? cdpOf(pooled, this.options.operationTimeoutMillis) : pooled.context.newCDPSession(page))
 			);
 			pooled.session = session;
 			pooled.uses++;
@@ -255,7 +209,10 @@ export class BrowserPool {
 		if (pooled.owner.sessionsServed >= this.options.retireBrowserAfterSessions) pooled.owner.retiring = true;
 		if (replace) return this.replace(pooled).finally(() => this.slotFreed());
 		pooled.recycling = true;
-		return (pooled.sharedGroup === undefined ? this.recycle(pooled) : this.resetShared(pooled)).then(
+		return (pooled.sharedGroup === undefined
+			? clearContext(pooled, { timeoutMillis: this.options.operationTimeoutMillis, clearHttpCache: this.options.clearHttpCache !== false })
+			: resetSharedContext(pooled, this.options.operationTimeoutMillis)
+		).then(
 			() => {
 				pooled.recycling = false;
 				pooled.idleSince = performance.now();
@@ -521,79 +478,6 @@ export class BrowserPool {
 		});
 	}
 
-	/**
-	 * Clears what a session left, keeping the context and its tab (a new tab costs a new renderer process per task):
-	 * other pages closed, the handler's routes and its page and context listeners removed, the tab sent to about:blank,
-	 * history cut to that one entry, the HTTP cache emptied (unless `clearHttpCache` is false), and cookies, permissions
-	 * and every storage of every origin the session visited cleared (local and session storage, IndexedDB, cache
-	 * storage, files, service workers). Leaving the document first is what makes the clearing hold: its timers and
-	 * workers end with it, so nothing writes storage again once it is cleared (a frozen page's timers went on running).
-	 * A page that cannot be left within the operation timeout fails the recycle, and the context is replaced. Contexts
-	 * are replaced after `maxContextUses`.
-	 */
-	private async recycle(pooled: PooledContext): Promise<void> {
-		const timeout = this.options.operationTimeoutMillis;
-		const { context, page } = pooled;
-		for (const p of context.pages()) if (p !== page) await quietly(() => p.close(), timeout);
-		// A listener left by the handler would see the next task's traffic; a dialog listener that answers nothing would
-		// also keep a beforeunload prompt open, and the leave below wait for it (without one Playwright accepts it).
-		for (const baseline of pooled.listeners) baseline.restore();
-		// Until load, not just commit: right after the commit the tab's CDP session sometimes still answers "Not
-		// attached to an active page" to the history reset below.
-		await page.goto("about:blank", { timeout });
-		const cdp = await this.cdpOf(pooled);
-		const origins = [...pooled.origins];
-		pooled.origins.clear();
-		// Independent of each other: one round of calls, not one after the other.
-		await withTimeout(
-			Promise.all([
-				hasRoutes(page) ? page.unrouteAll({ behavior: "ignoreErrors" }) : undefined,
-				hasRoutes(context) ? context.unrouteAll({ behavior: "ignoreErrors" }) : undefined,
-				cdp.send("Page.resetNavigationHistory"),
-				context.clearCookies(),
-				// A fresh context has an empty HTTP cache: a cached response, or the ETag a site set in it, would tell the
-				// site that another task came before. Cleared for this context only.
-				this.options.clearHttpCache !== false ? cdp.send("Network.clearBrowserCache") : undefined,
-				// Permissions the fingerprint grants (geolocation) come back; what the handler granted does not.
-				context.clearPermissions().then(() => (pooled.permissions.length ? context.grantPermissions(pooled.permissions) : undefined)),
-				...origins.map(origin => cdp.send("Storage.clearDataForOrigin", { origin, storageTypes: "all" })),
-				pooled.viewportChanged ? page.setViewportSize(DEFAULT_VIEWPORT) : undefined
-			]),
-			timeout,
-			"clear context"
-		);
-		pooled.viewportChanged = false;
-	}
-
-	/**
-	 * Readies a shared group's context for the group's next task: what the handler set up on the tab goes (other pages,
-	 * routes, listeners, a viewport of its own); what the sites left stays (cookies, storage, HTTP cache, the page
-	 * itself, whose next navigation ends it), as it does for one tab used for a whole crawl.
-	 */
-	private async resetShared(pooled: PooledContext): Promise<void> {
-		const timeout = this.options.operationTimeoutMillis;
-		const { context, page } = pooled;
-		for (const p of context.pages()) if (p !== page) await quietly(() => p.close(), timeout);
-		for (const baseline of pooled.listeners) baseline.restore();
-		pooled.origins.clear();
-		await withTimeout(
-			Promise.all([
-				hasRoutes(page) ? page.unrouteAll({ behavior: "ignoreErrors" }) : undefined,
-				hasRoutes(context) ? context.unrouteAll({ behavior: "ignoreErrors" }) : undefined,
-				pooled.viewportChanged ? page.setViewportSize(DEFAULT_VIEWPORT) : undefined
-			]),
-			timeout,
-			"reset shared context"
-		);
-		pooled.viewportChanged = false;
-	}
-
-	/** The CDP session of a context's tab, opened once per tab. */
-	private cdpOf(pooled: PooledContext): Promise<CDPSession> {
-		pooled.cdp ??= withTimeout(pooled.context.newCDPSession(pooled.page), this.options.operationTimeoutMillis, "cdp session");
-		return pooled.cdp;
-	}
-
 	private async discard(pooled: PooledContext): Promise<void> {
 		pooled.broken = true;
 		pooled.owner.contexts.delete(pooled);
@@ -836,16 +720,6 @@ const PREPARED: Wanted = { base: "", signature: "" };
 
 /** Marks a context taken while its session is being set up. */
 const PLACEHOLDER = { id: "", placeholder: true, check: async () => undefined, trip: () => undefined, pageOpened: () => undefined } as unknown as ActiveSession;
-
-/**
- * Whether a handler left routes on a page or context. `unrouteAll` costs a round trip through every target even with
- * no routes, so it is skipped then; if Playwright's internal list ever moves, every recycle unroutes (safe, slower).
- */
-function hasRoutes(target: Page | BrowserContext): boolean {
-	const routes = (target as any)._routes;
-	return !Array.isArray(routes) || routes.length > 0;
-}
-
 
 function poolClosed(): TaskError {
 	return new TaskError("The browser pool is shutting down", "retryable", ERROR_TYPES.BROWSER_POOL_CLOSED);
