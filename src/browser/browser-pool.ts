@@ -146,7 +146,7 @@ export class BrowserPool {
 				options.proxy = request.proxy;
 				base = JSON.stringify({ identity, proxy: request.proxy.server });
 			}
-			const wanted: Wanted = { base, group: request.sharedContext, signature: signatureOf(base, request.sharedContext) };
+			const wanted: Wanted = { signature: base, group: request.sharedContext };
 			// A context created for this session starts at its viewport; a prepared one is resized.
 			const { pooled, warm } = await this.obtainContext(wanted, viewport ? { ...options, viewport } : options);
 			if (request.signal.aborted) {
@@ -364,12 +364,11 @@ export class BrowserPool {
 		let match: PooledContext | undefined;
 		let fresh: PooledContext | undefined;
 		for (const c of this.idleContexts()) {
-			if (c.signature === wanted.signature && (!match || c.idleSince > match.idleSince)) match = c;
-			else if (wanted.group !== undefined && c.uses === 0 && c.signature === wanted.base) fresh = c;
+			if (serves(c, wanted) && (!match || c.idleSince > match.idleSince)) match = c;
+			else if (wanted.group !== undefined && c.uses === 0 && c.sharedGroup === undefined && c.signature === wanted.signature) fresh = c;
 		}
 		match ??= fresh;
 		if (!match) return undefined;
-		match.signature = wanted.signature;
 		match.sharedGroup = wanted.group;
 		// Taken at once: the caller awaits before it sets the session.
 		match.session = PLACEHOLDER;
@@ -382,7 +381,6 @@ export class BrowserPool {
 	 * guarantees one of these: there are never more contexts than slots, and the held slots are all taken.
 	 */
 	private async obtainContext(wanted: Wanted, options: BrowserContextOptions): Promise<{ pooled: PooledContext; warm: boolean }> {
-		const { signature } = wanted;
 		for (;;) {
 			if (this.closed) throw poolClosed();
 			const idle = this.takeIdle(wanted);
@@ -391,7 +389,7 @@ export class BrowserPool {
 			// and one being prepared is further along than a new one would be. Each such context is waited for by one
 			// session at most: the others open a context of their own.
 			const soonFree =
-				this.contexts().filter(c => c.recycling && c.signature === signature).length + (wanted.base === "" ? this.preparing.size : 0);
+				this.contexts().filter(c => c.recycling && serves(c, wanted)).length + (wanted.signature === "" ? this.preparing.size : 0);
 			if (soonFree > this.waitingForRecycle) {
 				this.waitingForRecycle++;
 				try {
@@ -425,7 +423,6 @@ export class BrowserPool {
 			context: undefined as unknown as BrowserContext,
 			page: undefined as unknown as Page,
 			signature: wanted.signature,
-			baseSignature: wanted.base,
 			sharedGroup: wanted.group,
 			uses: 0,
 			session: PLACEHOLDER,
@@ -495,7 +492,7 @@ export class BrowserPool {
 	 */
 	private async replace(pooled: PooledContext): Promise<void> {
 		const discarding = this.discard(pooled);
-		if (pooled.baseSignature !== "" || this.closed || !this.warmWanted) return discarding;
+		if (pooled.signature !== "" || this.closed || !this.warmWanted) return discarding;
 		const successor = this.prepareOne(() => this.belowWorkerBound()).catch(err => this.logger.warn("could not prepare a browser context", err?.message));
 		await Promise.all([discarding, successor]);
 	}
@@ -530,7 +527,7 @@ export class BrowserPool {
 
 	/** Live contexts of the default identity (the ones prepared ahead, and those a shared group took). */
 	private defaultContexts(): PooledContext[] {
-		return this.contexts().filter(c => c.baseSignature === "" && !c.broken);
+		return this.contexts().filter(c => c.signature === "" && !c.broken);
 	}
 
 	/** Fewer default contexts than the worker runs tasks at once: a prepared one could still be used. */
@@ -706,17 +703,17 @@ export class BrowserPool {
 /** The kind of context a session asks for. */
 interface Wanted {
 	/** Identity and proxy. */
-	base: string;
-	group?: string;
 	signature: string;
+	group?: string;
 }
 
-function signatureOf(base: string, group: string | undefined): string {
-	return group === undefined ? base : JSON.stringify({ base, sharedContext: group });
+/** Whether `c` can serve a session that wants this: its identity, proxy and shared group. */
+function serves(c: PooledContext, wanted: Wanted): boolean {
+	return c.signature === wanted.signature && c.sharedGroup === wanted.group;
 }
 
 /** What the pool prepares ahead: the default identity, for no group yet. */
-const PREPARED: Wanted = { base: "", signature: "" };
+const PREPARED: Wanted = { signature: "" };
 
 /** Marks a context taken while its session is being set up. */
 const PLACEHOLDER = { id: "", placeholder: true, check: async () => undefined, trip: () => undefined, pageOpened: () => undefined } as unknown as ActiveSession;

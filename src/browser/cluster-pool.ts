@@ -13,7 +13,7 @@ export interface NodeSlots {
  */
 export function chooseBrowserNode(nodes: NodeSlots[]): string {
 	const usable = nodes.filter(n => n.slots && !n.slots.launchError);
-	const best = [...usable].sort((a, b) => b.slots!.free - a.slots!.free)[0];
+	const best = usable.sort((a, b) => b.slots!.free - a.slots!.free)[0];
 	if (best) return best.nodeID;
 	const broken = nodes.filter(n => n.slots?.launchError);
 	if (broken.length > 0)

@@ -25,10 +25,11 @@ export interface PooledContext {
 	owner: PooledBrowser;
 	context: BrowserContext;
 	page: Page;
-	/** Contexts of equal signatures are interchangeable: identity, proxy and shared group. */
+	/**
+	 * The identity and proxy it was created with ("" for the default ones the pool prepares). Contexts of equal
+	 * signatures and shared groups are interchangeable.
+	 */
 	signature: string;
-	/** The identity and proxy it was created with ("" for the default ones the pool prepares). */
-	baseSignature: string;
 	/** The shared group it serves (`SessionRequest.sharedContext`): recycled without clearing. */
 	sharedGroup?: string;
 	uses: number;

@@ -102,8 +102,8 @@ export class TaskWorker {
 	private timers: NodeJS.Timeout[] = [];
 	private idleWaiters: (() => void)[] = [];
 	/**
-	 * The types whose handlers open a browser: those declared so (`browser: true`), and any other whose handler asked
-	 * for one here (a user's type that does not say so would otherwise fail for good on a node without Chromium).
+	 * The types whose handlers open a browser: those declared so (`browser: true`), and any other whose ask for one
+	 * failed here because Chromium did not start (a user's type that does not say so would otherwise fail for good).
 	 */
 	private readonly browserTypes: Set<string>;
 
@@ -284,7 +284,7 @@ export class TaskWorker {
 			? runAttempt(this.options.registry.get(task.type), task, {
 					nodeId: this.options.nodeId,
 					urls: this.options.urls,
-					browsers: this.options.browsers && this.noteBrowserType(task.type, this.options.browsers),
+					browsers: this.options.browsers,
 					artifacts: this.options.artifacts,
 					controller: attempt.controller,
 					holdSlot: cleared => this.holdSlot(cleared),
@@ -327,21 +327,14 @@ export class TaskWorker {
 		this.pump();
 	}
 
-	/** The attempt failed because Chromium did not start here, and this node now declines its type. */
+	/**
+	 * The attempt failed because Chromium did not start here: this node declines its type from now on (a type that
+	 * did not say `browser: true` is learned here, from its handler's ask for a browser).
+	 */
 	private declinedOnFailure(task: LeasedTask, error: TaskFailure): boolean {
-		return error.type === ERROR_TYPES.BROWSER_LAUNCH_FAILED && this.declines().includes(task.type);
-	}
-
-	/** The browser source of one attempt of `type`: asking it for a session makes `type` a browser type here. */
-	private noteBrowserType(type: string, browsers: BrowserSource): BrowserSource {
-		if (this.browserTypes.has(type)) return browsers;
-		return {
-			acquire: request => {
-				this.browserTypes.add(type);
-				return browsers.acquire(request);
-			},
-			release: (session, discard) => browsers.release(session, discard)
-		};
+		if (error.type !== ERROR_TYPES.BROWSER_LAUNCH_FAILED || !this.options.browserFailing?.()) return false;
+		this.browserTypes.add(task.type);
+		return true;
 	}
 
 	private hasFreeSlot(): boolean {
