@@ -12,23 +12,32 @@ async function main(): Promise<void> {
 	const broker = new ServiceBroker(brokerOptions(config));
 	for (const name of config.services) broker.createService(SERVICE_SCHEMAS[name]);
 
+	const starting = broker.start();
 	let stopping = false;
+	let started = false;
 	const stop = (signal: string) => {
 		if (stopping) return;
 		stopping = true;
-		broker.logger.info(`${signal}: draining and stopping`);
-		broker.stop().then(
-			() => process.exit(0),
-			err => {
-				broker.logger.error("stop failed", err);
-				process.exit(1);
-			}
-		);
+		// Stopping services that are still starting leaves the late ones running with nothing stopping them: the start
+		// ends first (at most the browser launch deadline).
+		broker.logger.info(started ? `${signal}: draining and stopping` : `${signal}: stopping once started`);
+		starting
+			.catch(() => undefined)
+			.then(() => broker.stop())
+			.then(
+				() => process.exit(0),
+				err => {
+					broker.logger.error("stop failed", err);
+					process.exit(1);
+				}
+			);
 	};
 	process.on("SIGTERM", () => stop("SIGTERM"));
 	process.on("SIGINT", () => stop("SIGINT"));
 
-	await broker.start();
+	await starting;
+	started = true;
+	if (stopping) return;
 	if (process.argv.includes("--repl")) broker.repl();
 	else if (config.services.includes("api"))
 		broker.logger.info(`gateway on http://${config.host}:${(broker.getLocalService("api") as any).server.address().port}`);
