@@ -89,8 +89,14 @@ const ApiService = {
 	},
 
 	actions: {
-		health(this: any) {
-			return { status: "ok", nodeId: this.broker.nodeID, uptimeSecs: Math.round(process.uptime()) };
+		/**
+		 * `ok` only once every service of this node has started, and no longer once it stops: a load balancer or an
+		 * orchestrator that waits for a 200 here never sends work to a node still loading its store or draining.
+		 */
+		health(this: any, ctx: Context<unknown, { $statusCode?: number }>) {
+			const status = this.broker.started ? "ok" : this.hasStarted ? "stopping" : "starting";
+			if (status !== "ok") ctx.meta.$statusCode = 503;
+			return { status, nodeId: this.broker.nodeID, uptimeSecs: Math.round(process.uptime()) };
 		},
 		/** shared/seeds/001 §7.2. */
 		async backgroundTasksHealth(this: any, ctx: Context) {
@@ -143,7 +149,11 @@ const ApiService = {
 	// The groups are replaced in `merged` by one of this node's own.
 	events: {
 		"task.*": { group: "api-sse", handler: publishToSse },
-		"profile.*": { group: "api-sse", handler: publishToSse }
+		"profile.*": { group: "api-sse", handler: publishToSse },
+		// Every local service has started: `/health` turns `ok` (and says `stopping`, not `starting`, once it stops).
+		"$broker.started"(this: any) {
+			this.hasStarted = true;
+		}
 	},
 
 	methods: {

@@ -81,7 +81,8 @@ export async function startNode(opts: NodeOptions): Promise<NodeHandle> {
 			throw new Error(`${opts.name} did not start: ${(err as Error).message}\n${child.tail()}`);
 		}
 		handle.http = new HttpClient(handle.baseUrl);
-		// The gateway listens before the scheduler has loaded its store: wait for the scheduler too.
+		// `/health` waits for the node's services since 2026-12-01; a `tree` from before answered as soon as the
+		// gateway listened, before its scheduler had loaded the store.
 		if (opts.services.includes("scheduler")) await waitSchedulerReady(handle.http, child);
 	}
 	return handle;

@@ -16,9 +16,11 @@ it("stops cleanly on a SIGTERM that arrives while it is still starting", async (
 		await withCluster("stop-starting", async cluster => {
 			const node = await cluster.startCore(
 				{ LOG_LEVEL: "info", CHROMIUM_PATH: mute.path, WARM_CONTEXTS: 1, BROWSER_LAUNCH_TIMEOUT_MILLIS: 30_000 },
-				"api,scheduler,browser-pool"
+				"api,scheduler,browser-pool",
+				{ until: "scheduler" }
 			);
-			// The gateway and the scheduler answer; the broker has not finished starting.
+			// The gateway and the scheduler answer; the broker has not finished starting (`/health` says `starting`).
+			expect((await fetch(`${cluster.baseUrl}/health`)).status).toBe(503);
 			expect(node.printed(/ServiceBroker with \d+ service\(s\) started/)).toBe(false);
 			node.child.kill("SIGTERM");
 			// The node either waits for its start to end, or (before that was fixed) stopped its services under it.

@@ -164,10 +164,15 @@ export class Cluster {
 	}
 
 	/**
-	 * Starts the core (api + scheduler, the store) on a free port and waits until the scheduler answers through the
-	 * gateway (`/health` answers as soon as the gateway listens, which can be before the scheduler has started).
+	 * Starts the core (api + scheduler, the store) on a free port and waits until its `/health` is `ok`: every service
+	 * of the node has started (the gateway listens earlier, answering 503 `starting`). With `until: "scheduler"`, only
+	 * until the scheduler answers through the gateway, for a node whose start is held up on purpose.
 	 */
-	async startCore(env: Record<string, string | number> = {}, services = "api,scheduler"): Promise<NodeProcess> {
+	async startCore(
+		env: Record<string, string | number> = {},
+		services = "api,scheduler",
+		{ until = "health" }: { until?: "health" | "scheduler" } = {}
+	): Promise<NodeProcess> {
 		const port = await freePort();
 		this.core = this.spawn("core", services, { PORT: port, ...env });
 		this.baseUrl = `http://127.0.0.1:${port}`;
@@ -175,7 +180,7 @@ export class Cluster {
 		await waitFor(
 			async () => {
 				if (!core.running) throw new Error(`core exited (${JSON.stringify(core.exit)})`);
-				const res = await fetch(`${this.baseUrl}/api/workers`);
+				const res = await fetch(`${this.baseUrl}${until === "health" ? "/health" : "/api/workers"}`);
 				return res.ok;
 			},
 			{ timeoutMillis: 30_000, intervalMillis: 100, what: "the core's gateway and scheduler" }

@@ -44,5 +44,7 @@ describe("docker-compose.yml", () => {
 		expect(pool.ports).toBeUndefined();
 		expect(pool.environment.NODE_ID).toBeUndefined();
 		expect(pool.build).toBeDefined();
+		// The core's health check asks the readiness route on the port it listens on.
+		expect(core.healthcheck.test.join(" ")).toContain(`127.0.0.1:${core.environment.PORT}/health`);
 	});
 });
