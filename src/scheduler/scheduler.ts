@@ -1,8 +1,6 @@
 import {
 	DependencyNotFoundError,
 	ERROR_TYPES,
-	InvalidFieldNameError,
-	InvalidScheduleError,
 	LeaseLostError,
 	TaskNotFoundError,
 	TaskStateConflictError
@@ -10,17 +8,14 @@ import {
 import { EVENTS, WorkerHeartbeat } from "../events";
 import { newId } from "../ids";
 import type { Collection, Query } from "../store";
-import { describeUnstorableKey, findUnstorableKey } from "../store/field-names";
 import type { TaskRegistry } from "../tasks/registry";
 import type { UrlPolicy } from "../tasks/url-policy";
 import { iso, isoNow } from "../time";
 import type { TaskFailure } from "./classify";
 import { backoffMillis, DEFAULT_RETRY, RetryPolicy } from "./retry-policy";
-import type { ResultCache } from "./result-cache";
-import { nextCronRun, parseRunAt } from "./schedule";
+import { type ResultCache, TaskResults } from "./result-cache";
 import {
 	AttemptOutcome,
-	AttemptRecord,
 	FinishAnswer,
 	FinishReport,
 	Lease,
@@ -30,37 +25,15 @@ import {
 	TaskDoc,
 	TaskStatus,
 	TaskView,
-	toView,
-	UNSET_UNTIL_USED
+	toView
 } from "./task-doc";
-import { HeldLeases } from "./held-leases";
+import { Dispatcher } from "./dispatcher";
+import { attemptRecord, LeaseBook, LeaseInfo, leaseInfoOf } from "./lease-book";
+import { newTaskDoc, nextOccurrence, SubmitAnswer, SubmitRequest, submitAnswer } from "./submission";
 import { TaskIndex } from "./task-index";
 import { WorkerRegistry, WorkerView } from "./worker-registry";
 
-export interface SubmitRequest {
-	type: string;
-	payload?: unknown;
-	priority?: number;
-	key?: string;
-	dependsOn?: string[];
-	runAt?: string;
-	cron?: string;
-	timeZone?: string;
-	maxAttempts?: number;
-	timeoutMs?: number;
-	idempotencyKey?: string;
-	metadata?: Record<string, unknown>;
-	/** Run inside this browser profile's session, after the profile's earlier tasks (its per-key FIFO). */
-	profileId?: string;
-}
-
-export interface SubmitAnswer {
-	id: string;
-	status: TaskStatus;
-	estimatedDurationMs: number;
-	/** True when an earlier submit with the same idempotencyKey is answered. */
-	duplicate?: boolean;
-}
+export type { SubmitAnswer, SubmitRequest } from "./submission";
 
 export interface ListFilter {
 	status?: TaskStatus;
@@ -100,21 +73,6 @@ export interface SchedulerOptions {
 	assertProfile?(id: string): Promise<void>;
 }
 
-/** A lease this scheduler granted, with what finishing it needs, so a finish is one store write. */
-interface LeaseInfo {
-	lease: Lease;
-	attempt: number;
-	maxAttempts: number;
-	type: string;
-	cancelRequested: string | null;
-	/**
-	 * Granted to a held lease call and not yet renewed: the worker may have died while its call was held, and the
-	 * answer reached no one. Such a lease, lost, is handed back without spending an attempt; the worker renews it
-	 * as soon as the answer arrives.
-	 */
-	unconfirmed?: boolean;
-}
-
 /** Outcomes a worker's report records; the others are the scheduler taking a lease away. */
 const REPORTED_OUTCOMES = new Set<AttemptOutcome>(["completed", "failed", "cancelled"]);
 
@@ -134,15 +92,9 @@ const HOUR_MILLIS = 3600_000;
 export class Scheduler {
 	readonly index: TaskIndex;
 	readonly workers: WorkerRegistry;
-	private readonly leases = new Map<string, LeaseInfo>();
-	/** Workers whose last lease call found less work than they could take. */
-	private readonly hungry = new Set<string>();
-	/** Lease calls waiting for work; they are served before any broadcast. */
-	private readonly held = new HeldLeases();
-	private wakeScheduled = false;
-	private dueTimer: NodeJS.Timeout | null = null;
-	private dueAt = Infinity;
-	private stopped = false;
+	private readonly leases = new LeaseBook();
+	private readonly dispatch: Dispatcher;
+	private readonly results: TaskResults;
 
 	constructor(
 		private readonly tasks: Collection<TaskDoc>,
@@ -153,6 +105,11 @@ export class Scheduler {
 			options.registry.has(type) ? options.registry.get(type).concurrency : Infinity
 		);
 		this.workers = new WorkerRegistry(options.workerStaleMillis);
+		this.results = new TaskResults(options.cache, options.registry, options.cacheTtlMillis);
+		this.dispatch = new Dispatcher(this.index, {
+			grant: (ids, nodeId, now, toHeldCall) => this.leaseBatch(ids, nodeId, now, toHeldCall),
+			wakeWorkers: () => host.wakeWorkers()
+		});
 	}
 
 	/** Creates indexes and loads the queued and running tasks into memory. */
@@ -171,7 +128,7 @@ export class Scheduler {
 		]);
 		const running = await this.tasks.find({ status: "running" });
 		for (const doc of running) {
-			this.trackLease(doc);
+			this.leases.track(doc);
 			this.index.addRunning(this.entryOf(doc));
 		}
 		const queued = await this.tasks.find(
@@ -189,10 +146,7 @@ export class Scheduler {
 	}
 
 	stop(): void {
-		this.stopped = true;
-		this.held.releaseAll();
-		if (this.dueTimer) clearTimeout(this.dueTimer);
-		this.dueTimer = null;
+		this.dispatch.stop();
 	}
 
 	// ---- submit and queries ------------------------------------------------------------------------------------
@@ -200,10 +154,10 @@ export class Scheduler {
 	async submit(req: SubmitRequest): Promise<SubmitAnswer> {
 		if (req.idempotencyKey) {
 			const existing = await this.tasks.findOne({ idempotencyKey: req.idempotencyKey });
-			if (existing) return this.submitAnswer(existing, true);
+			if (existing) return submitAnswer(existing, true);
 		}
 		const { doc, deps } = await this.prepare(req);
-		const hit = await this.cachedResult(doc);
+		const hit = await this.results.lookup(doc);
 		if (hit) return this.completeFromCache(doc, hit);
 		try {
 			await this.tasks.insert(doc);
@@ -211,12 +165,12 @@ export class Scheduler {
 			// Two submits with one key raced: the unique index kept the first.
 			if (err?.code === "DUPLICATE_KEY" && req.idempotencyKey) {
 				const existing = await this.tasks.findOne({ idempotencyKey: req.idempotencyKey });
-				if (existing) return this.submitAnswer(existing, true);
+				if (existing) return submitAnswer(existing, true);
 			}
 			throw err;
 		}
 		await this.announceQueued(doc, deps);
-		return this.submitAnswer(doc, false);
+		return submitAnswer(doc, false);
 	}
 
 	/**
@@ -227,7 +181,7 @@ export class Scheduler {
 		const prepared = await Promise.all(
 			reqs.map((req, index) =>
 				// Idempotent and cacheable submits may answer without inserting: they take the single-submit path.
-				req.idempotencyKey || this.cacheKey({ type: req.type, payload: req.payload ?? {}, profileId: req.profileId }) !== undefined
+				req.idempotencyKey || this.results.keyOf({ type: req.type, payload: req.payload ?? {}, profileId: req.profileId }) !== undefined
 					? null
 					: this.prepare(req).catch(err => {
 							// Say which request of the batch is wrong.
@@ -242,25 +196,9 @@ export class Scheduler {
 		const answers: SubmitAnswer[] = [];
 		for (let i = 0; i < reqs.length; i++) {
 			const p = prepared[i];
-			answers.push(p ? this.submitAnswer(p.doc, false) : await this.submit(reqs[i]));
+			answers.push(p ? submitAnswer(p.doc, false) : await this.submit(reqs[i]));
 		}
 		return answers;
-	}
-
-	/**
-	 * The cached result for a task that may use one: a type with a `cache`, a key for this payload (none means "bypass",
-	 * e.g. forceRefresh), and nothing that makes it more than one plain run (dependencies, a schedule).
-	 */
-	private async cachedResult(doc: TaskDoc): Promise<{ value: unknown; cachedAt: string } | undefined> {
-		const key = this.cacheKey(doc);
-		if (key === undefined || doc.dependsOn.length > 0 || doc.cron || doc.runAt) return undefined;
-		return this.options.cache!.get(doc.type, key);
-	}
-
-	private cacheKey(doc: Pick<TaskDoc, "type" | "payload" | "profileId">): string | undefined {
-		// What a page shows inside a profile's identity is that profile's, not a result to share.
-		if (!this.options.cache || !this.options.registry.has(doc.type) || doc.profileId) return undefined;
-		return this.options.registry.get(doc.type).definition.cache?.key(doc.payload);
 	}
 
 	/** A cache hit is a task too (it has an id, a result, and events), completed at once without a worker. */
@@ -286,57 +224,17 @@ export class Scheduler {
 			duration: 0,
 			timestamp: doc.createdAt
 		});
-		return this.submitAnswer(doc, false);
+		return submitAnswer(doc, false);
 	}
 
 	/** Checks a submit request and builds its document (not stored yet). */
 	private async prepare(req: SubmitRequest): Promise<{ doc: TaskDoc; deps: Map<string, TaskStatus> }> {
 		const type = await this.options.registry.validate(req.type, req.payload ?? {}, this.options.policy);
-		for (const [field, value] of [["payload", req.payload], ["metadata", req.metadata]] as const) {
-			const bad = findUnstorableKey(value, field);
-			if (bad) throw new InvalidFieldNameError(describeUnstorableKey(bad), bad);
-		}
-		const now = Date.now();
-		// A recurring task first runs at runAt if given, else at its first firing; the expression is checked either way.
-		const firstFiring = req.cron ? nextCronRun(req.cron, req.timeZone ?? null, now) : now;
-		const availableAt = req.runAt ? parseRunAt(req.runAt) : firstFiring;
-		const dependsOn = [...new Set(req.dependsOn ?? [])];
-		const deps = await this.dependencyStatuses(dependsOn);
-		const missing = dependsOn.filter(id => !deps.has(id));
+		const doc = newTaskDoc(req, type);
+		const deps = await this.dependencyStatuses(doc.dependsOn);
+		const missing = doc.dependsOn.filter(id => !deps.has(id));
 		if (missing.length > 0) throw new DependencyNotFoundError(missing);
-		const key = req.profileId ? profileKey(req.profileId) : req.key;
-		if (req.profileId) {
-			if (req.key && req.key !== key)
-				throw new InvalidScheduleError("A task with a profileId runs in that profile's queue: leave `key` unset", { key: req.key, profileId: req.profileId });
-			await this.options.assertProfile?.(req.profileId);
-		}
-
-		const doc: TaskDoc = {
-			_id: newId(),
-			type: type.name,
-			payload: req.payload ?? {},
-			priority: req.priority ?? 5,
-			...(key ? { key } : {}),
-			...(req.profileId ? { profileId: req.profileId } : {}),
-			dependsOn,
-			status: "queued",
-			// The fields of UNSET_UNTIL_USED are stored once they have a value.
-			...(req.runAt ? { runAt: iso(availableAt) } : {}),
-			...(req.cron ? { cron: req.cron } : {}),
-			...(req.timeZone ? { timeZone: req.timeZone } : {}),
-			availableAt: iso(availableAt),
-			maxAttempts: req.maxAttempts ?? type.retry.maxAttempts,
-			timeoutMillis: req.timeoutMs ?? type.timeoutMillis,
-			estimatedDurationMillis: type.estimatedDurationMillis,
-			metadata: req.metadata ?? {},
-			attempts: 0,
-			progress: 0,
-			createdAt: iso(now),
-			updatedAt: iso(now),
-			history: [],
-			log: []
-		};
-		if (req.idempotencyKey) doc.idempotencyKey = req.idempotencyKey;
+		if (req.profileId) await this.options.assertProfile?.(req.profileId);
 		return { doc, deps };
 	}
 
@@ -397,8 +295,7 @@ export class Scheduler {
 				{ $set: { cancelRequested: reason, updatedAt: iso(now) } }
 			);
 			if (!marked) return this.cancel(id, reason);
-			const info = this.leases.get(id);
-			if (info) info.cancelRequested = reason;
+			this.leases.cancelRequested(id, reason);
 			this.host.abortRemote(id, marked.lease!.id, reason);
 			return toView(marked);
 		}
@@ -442,13 +339,7 @@ export class Scheduler {
 	 */
 	async lease(nodeId: string, capacity: number, waitMillis = 0, declines: readonly string[] = []): Promise<LeasedTask[]> {
 		this.workers.touch(nodeId);
-		if (this.stopped || capacity <= 0) return [];
-		const entries = this.index.take(capacity, Date.now(), accepting(declines));
-		if (entries.length === 0 && waitMillis > 0)
-			return this.held.hold({ nodeId, capacity, declines }, waitMillis, node => this.hungry.add(node));
-		if (entries.length < capacity) this.hungry.add(nodeId);
-		if (entries.length === 0) return [];
-		return this.leaseBatch(entries.map(e => e.id), nodeId, Date.now());
+		return this.dispatch.lease(nodeId, capacity, waitMillis, declines);
 	}
 
 	/**
@@ -488,7 +379,7 @@ export class Scheduler {
 				this.index.drop(id);
 				continue;
 			}
-			this.trackLease(doc, held);
+			this.leases.track(doc, held);
 			this.host.emit(EVENTS.TASK_STARTED, {
 				taskId: id,
 				taskType: doc.type,
@@ -523,11 +414,7 @@ export class Scheduler {
 				const doc = await this.tasks.updateOne({ _id: item.id, status: "running", "lease.id": item.leaseId }, update);
 				if (!doc) lost.push(item.id);
 				else {
-					const info = this.leases.get(item.id);
-					if (info) {
-						info.lease.expiresAt = expiresAt;
-						info.unconfirmed = false;
-					}
+					this.leases.renewed(item.id, expiresAt);
 					if (doc.cancelRequested) abort.push(item.id);
 				}
 			})
@@ -577,7 +464,7 @@ export class Scheduler {
 		const final = !willRetry;
 		Object.assign(set, { lease: null, updatedAt: iso(now) });
 		if (final) Object.assign(set, { finishedAt: iso(now), durationMillis: now - Date.parse(info.lease.startedAt) });
-		const record = this.attemptRecord(info, outcome, now, report.ok ? undefined : report.error);
+		const record = attemptRecord(info, outcome, now, report.ok ? undefined : report.error);
 		const push: Record<string, unknown> = { history: record };
 		if (report.log?.length) push.log = { $each: report.log };
 
@@ -593,7 +480,11 @@ export class Scheduler {
 		}
 		this.leases.delete(report.id);
 		this.workers.processed(nodeId);
-		if (report.ok) await this.storeInCache(doc, report.result);
+		if (report.ok)
+			await this.results.store(doc, report.result).catch(err =>
+				// The task is done either way; a missing cache entry only costs a later run.
+				this.host.logger.warn(`could not cache the result of task ${doc._id}`, err)
+			);
 		const timestamp = iso(now);
 		if (report.ok) {
 			this.host.emit(EVENTS.TASK_COMPLETED, {
@@ -615,20 +506,8 @@ export class Scheduler {
 		}
 		if (willRetry) {
 			this.index.requeue(doc._id, now + delay);
-			this.armDueTimer();
+			this.dispatch.delayed();
 		} else await this.settle(doc, outcome === "completed");
-	}
-
-	private async storeInCache(doc: TaskDoc, result: unknown): Promise<void> {
-		const key = this.cacheKey(doc);
-		if (key === undefined) return;
-		const ttl = this.options.registry.get(doc.type).definition.cache?.ttlMillis ?? this.options.cacheTtlMillis ?? 3600_000;
-		try {
-			await this.options.cache!.put(doc.type, key, result, ttl);
-		} catch (err) {
-			// The task is done either way; a missing cache entry only costs a later run.
-			this.host.logger.warn(`could not cache the result of task ${doc._id}`, err);
-		}
 	}
 
 	/** A worker shutting down hands back attempts it did not finish: queued again, no attempt spent. */
@@ -650,8 +529,7 @@ export class Scheduler {
 	/** A node left the cluster: every task it held goes back to the queue at once. */
 	async nodeLeft(nodeId: string): Promise<number> {
 		this.workers.remove(nodeId);
-		this.hungry.delete(nodeId);
-		this.held.releaseAll(nodeId);
+		this.dispatch.forget(nodeId);
 		const held = await this.tasks.find({ status: "running", "lease.owner": nodeId }, { projection: { lease: 1 } });
 		let requeued = 0;
 		for (const doc of held) if (await this.returnToQueue(doc._id, doc.lease!.id, "node-left")) requeued++;
@@ -666,7 +544,7 @@ export class Scheduler {
 			{ projection: { lease: 1 } }
 		);
 		// A worker that stopped renewing is likely gone: its held calls would take these tasks straight back.
-		for (const owner of new Set(expired.map(doc => doc.lease!.owner))) this.held.releaseAll(owner);
+		for (const owner of new Set(expired.map(doc => doc.lease!.owner))) this.dispatch.releaseHeld(owner);
 		let requeued = 0;
 		for (const doc of expired) if (await this.returnToQueue(doc._id, doc.lease!.id, "lease-expired")) requeued++;
 		if (requeued > 0) this.host.logger.warn(`${requeued} expired leases: their tasks are queued again`);
@@ -693,19 +571,13 @@ export class Scheduler {
 	heartbeat(beat: WorkerHeartbeat): void {
 		this.workers.heartbeat(beat);
 		// A draining worker waits for its lease calls before it hands back what they bring: answer them now.
-		if (!beat.accepting) this.held.releaseAll(beat.nodeId);
-		if (beat.accepting && beat.running.length < beat.concurrency) this.hungry.add(beat.nodeId);
-		if (this.index.hasReady()) this.wake();
+		if (!beat.accepting) this.dispatch.releaseHeld(beat.nodeId);
+		if (beat.accepting && beat.running.length < beat.concurrency) this.dispatch.hungryWorker(beat.nodeId);
+		this.dispatch.wake();
 	}
 
 	listWorkers(): WorkerView[] {
-		const byNode = new Map<string, string[]>();
-		for (const [id, info] of this.leases) {
-			const list = byNode.get(info.lease.owner) ?? [];
-			list.push(id);
-			byNode.set(info.lease.owner, list);
-		}
-		return this.workers.list(byNode);
+		return this.workers.list(this.leases.tasksByNode());
 	}
 
 	/** Queue health for `/health/background-tasks`. */
@@ -723,12 +595,6 @@ export class Scheduler {
 		const doc = await this.tasks.findById(id);
 		if (!doc) throw new TaskNotFoundError(id);
 		return doc;
-	}
-
-	private submitAnswer(doc: TaskDoc, duplicate: boolean): SubmitAnswer {
-		const answer: SubmitAnswer = { id: doc._id, status: doc.status, estimatedDurationMs: doc.estimatedDurationMillis };
-		if (duplicate) answer.duplicate = true;
-		return answer;
 	}
 
 	private async dependencyStatuses(ids: string[]): Promise<Map<string, TaskStatus>> {
@@ -770,8 +636,7 @@ export class Scheduler {
 				}
 			}
 		}
-		this.armDueTimer();
-		this.wake();
+		this.dispatch.queued();
 	}
 
 	private entryOf(doc: TaskDoc) {
@@ -789,7 +654,7 @@ export class Scheduler {
 		const dependants = this.index.finish(doc._id, completed);
 		for (const id of dependants) await this.failForDependency(id, doc._id);
 		if (doc.cron && doc.status !== "cancelled") await this.scheduleNextOccurrence(doc);
-		this.wake();
+		this.dispatch.wake();
 	}
 
 	private async failForDependency(id: string, depId: string): Promise<void> {
@@ -811,24 +676,7 @@ export class Scheduler {
 	}
 
 	private async scheduleNextOccurrence(doc: TaskDoc): Promise<void> {
-		const now = Date.now();
-		const next = nextCronRun(doc.cron!, doc.timeZone ?? null, Math.max(now, Date.parse(doc.availableAt)));
-		const occurrence: TaskDoc = {
-			...doc,
-			_id: newId(),
-			status: "queued",
-			availableAt: iso(next),
-			attempts: 0,
-			progress: 0,
-			createdAt: iso(now),
-			updatedAt: iso(now),
-			history: [],
-			log: []
-		};
-		// What the last occurrence recorded does not carry over; only its schedule and the chain do.
-		for (const field of UNSET_UNTIL_USED) if (field !== "cron" && field !== "timeZone") delete occurrence[field];
-		occurrence.parentId = doc.parentId ?? doc._id;
-		delete occurrence.idempotencyKey;
+		const occurrence = nextOccurrence(doc);
 		await this.tasks.insert(occurrence);
 		await this.announceQueued(occurrence, new Map());
 	}
@@ -842,8 +690,8 @@ export class Scheduler {
 		const doc = await this.tasks.findById(id);
 		if (!doc || doc.status !== "running" || doc.lease?.id !== leaseId) return false;
 		const now = Date.now();
-		const info: LeaseInfo = this.leases.get(id) ?? this.infoOf(doc);
-		const record = this.attemptRecord(info, outcome, now);
+		const info: LeaseInfo = this.leases.get(id) ?? leaseInfoOf(doc);
+		const record = attemptRecord(info, outcome, now);
 		const fence = { _id: id, status: "running", "lease.id": leaseId };
 		// Handed back, or never confirmed by its worker (see LeaseInfo.unconfirmed): the attempt did not happen.
 		const notRun = outcome === "handed-back" || info.unconfirmed === true;
@@ -875,7 +723,7 @@ export class Scheduler {
 			// Another scheduler on the same store may have granted this lease: then it is new to this index.
 			if (this.index.has(id)) this.index.requeue(id, now);
 			else await this.enqueue(updated);
-			this.wake();
+			this.dispatch.wake();
 		} else {
 			if (updated.status === "cancelled")
 				this.host.emit(EVENTS.TASK_CANCELLED, {
@@ -905,22 +753,6 @@ export class Scheduler {
 		});
 	}
 
-	private trackLease(doc: TaskDoc, unconfirmed = false): void {
-		const info = this.infoOf(doc);
-		if (unconfirmed) info.unconfirmed = true;
-		this.leases.set(doc._id, info);
-	}
-
-	private infoOf(doc: TaskDoc): LeaseInfo {
-		return {
-			lease: { ...doc.lease! },
-			attempt: doc.attempts,
-			maxAttempts: doc.maxAttempts,
-			type: doc.type,
-			cancelRequested: doc.cancelRequested ?? null
-		};
-	}
-
 	/**
 	 * The lease as this scheduler granted it, or as stored (another scheduler granted it); null when that attempt is
 	 * already recorded (a worker resending its report).
@@ -930,7 +762,7 @@ export class Scheduler {
 		if (info && info.lease.id === leaseId) return info;
 		const doc = await this.tasks.findById(id);
 		if (!doc) throw new TaskNotFoundError(id);
-		if (doc.lease?.id === leaseId) return this.infoOf(doc);
+		if (doc.lease?.id === leaseId) return leaseInfoOf(doc);
 		if (reportedBy(doc, leaseId)) return null;
 		throw new LeaseLostError(id, leaseId);
 	}
@@ -939,79 +771,4 @@ export class Scheduler {
 		const registry = this.options.registry;
 		return registry.has(info.type) ? registry.get(info.type).retry : { maxAttempts: info.maxAttempts, ...DEFAULT_RETRY };
 	}
-
-	private attemptRecord(info: LeaseInfo, outcome: AttemptOutcome, now: number, error?: TaskFailure): AttemptRecord {
-		const record: AttemptRecord = {
-			attempt: info.attempt,
-			leaseId: info.lease.id,
-			nodeId: info.lease.owner,
-			startedAt: info.lease.startedAt,
-			endedAt: iso(now),
-			outcome
-		};
-		if (error) record.error = error;
-		return record;
-	}
-
-	/**
-	 * Hands ready work to held lease calls, then tells the other hungry workers there is more, at most once per tick
-	 * (a batch of submits or finishes is served together).
-	 */
-	private wake(): void {
-		if (this.wakeScheduled || this.stopped || (this.hungry.size === 0 && this.held.size === 0)) return;
-		if (!this.index.hasReady()) return;
-		this.wakeScheduled = true;
-		setImmediate(() => {
-			this.wakeScheduled = false;
-			this.serveHeld();
-			if (this.hungry.size === 0 || !this.index.hasReady()) return;
-			this.hungry.clear();
-			this.host.wakeWorkers();
-		});
-	}
-
-	/** Answers held lease calls, oldest first, while there is work for them. */
-	private serveHeld(): void {
-		for (const call of this.held.calls()) {
-			if (this.stopped || !this.index.hasReady()) return;
-			// A call that declines what is ready stays held; a later one may take it.
-			const entries = this.index.take(call.capacity, Date.now(), accepting(call.declines));
-			if (entries.length === 0) continue;
-			if (entries.length < call.capacity) this.hungry.add(call.nodeId);
-			this.held.answer(
-				call,
-				this.leaseBatch(
-					entries.map(e => e.id),
-					call.nodeId,
-					Date.now(),
-					true
-				)
-			);
-		}
-	}
-
-	/** Keeps one timer armed for the earliest delayed task, so its workers are woken when it is due. */
-	private armDueTimer(): void {
-		const next = this.index.nextDueAt();
-		if (next === undefined || next >= this.dueAt || this.stopped) return;
-		if (this.dueTimer) clearTimeout(this.dueTimer);
-		this.dueAt = next;
-		this.dueTimer = setTimeout(() => {
-			this.dueTimer = null;
-			this.dueAt = Infinity;
-			this.wake();
-			this.armDueTimer();
-		}, Math.max(0, next - Date.now()));
-		this.dueTimer.unref();
-	}
-}
-
-/** The type filter of a lease call: absent when the worker takes every type. */
-function accepting(declines: readonly string[]): ((type: string) => boolean) | undefined {
-	return declines.length === 0 ? undefined : type => !declines.includes(type);
-}
-
-/** The per-key FIFO key of a profile's tasks. */
-export function profileKey(profileId: string): string {
-	return `profile:${profileId}`;
 }
