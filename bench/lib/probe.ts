@@ -7,8 +7,12 @@
  *   { cmd: "spaces" } → v8 heap space statistics (bytes), for telling live data from reserved heap
  *   { cmd: "snapshot", path } → writes a heap snapshot to `path` (investigations)
  *   { cmd: "loop-start" } / { cmd: "loop-stop" } → event-loop delay percentiles and GC pauses in between (ms)
+ *   { cmd: "profile-start" } / { cmd: "profile-stop", path } → a CPU profile of the part in between, written to `path`
+ *     (`--cpu-prof` profiles a whole life, and is lost when the bench has to SIGKILL a slow-stopping child)
  */
 import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
+import { Session } from "node:inspector/promises";
+import fs from "node:fs";
 import v8 from "node:v8";
 
 let loop: ReturnType<typeof monitorEventLoopDelay> | null = null;
@@ -47,6 +51,25 @@ function loopStop() {
 	return result;
 }
 
+let profiler: Session | null = null;
+
+async function profileStart(): Promise<void> {
+	profiler?.disconnect();
+	profiler = new Session();
+	profiler.connect();
+	await profiler.post("Profiler.enable");
+	await profiler.post("Profiler.start");
+}
+
+async function profileStop(path: string): Promise<string> {
+	if (!profiler) throw new Error("profile-start first");
+	const { profile } = await profiler.post("Profiler.stop");
+	profiler.disconnect();
+	profiler = null;
+	fs.writeFileSync(path, JSON.stringify(profile));
+	return path;
+}
+
 if (typeof process.send === "function") {
 	process.on("message", async (msg: any) => {
 		if (!msg || typeof msg.id !== "number") return;
@@ -71,6 +94,8 @@ if (typeof process.send === "function") {
 			else if (msg.cmd === "snapshot") result = v8.writeHeapSnapshot(String(msg.path));
 			else if (msg.cmd === "loop-start") result = loopStart();
 			else if (msg.cmd === "loop-stop") result = loopStop();
+			else if (msg.cmd === "profile-start") result = await profileStart();
+			else if (msg.cmd === "profile-stop") result = await profileStop(String(msg.path));
 			else throw new Error(`unknown probe command ${msg.cmd}`);
 			process.send!({ id: msg.id, result });
 		} catch (err: any) {
