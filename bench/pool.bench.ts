@@ -6,7 +6,9 @@
  *   (b) Crawlee's PlaywrightCrawler doing the same extraction;
  *   (c) Nightshift `page.parse` end to end through the scheduler (an embedded node as a child process), each task in a
  *       context of its own, cleared after it (the default);
- *   (d) the same with every task in one `sharedContext` group: contexts reused as left, nothing cleared (what (a) does).
+ *   (d) the same with every task in one `sharedContext` group: contexts reused as left, nothing cleared (what (a) does);
+ *   (e) plain Playwright isolating each page in its reused tab with the calls (c) makes: the limit for (c);
+ *   (f) plain Playwright with a new context and page per URL: how a script usually isolates.
  * Every peer runs the same in-page extraction (`src/parse/extract.browser.js`) on the same Debian Chromium.
  *
  * This VM drifts by 10-30 % between back-to-back runs of the same peer, so each concurrency runs BENCH_ROUNDS rounds of
@@ -15,7 +17,7 @@
  *
  * Knobs (env): BENCH_CONCURRENCY (default "4,8"), BENCH_PAGES (default 200), BENCH_ROUNDS (default 3),
  * BENCH_SCREENSHOT=1 (every peer also takes a PNG screenshot), BENCH_ONLY (comma list of peers:
- * plain,crawlee,nightshift,shared), BENCH_KEEP_LOGS=1, BY_PROCESS=1 (each run's timed part: CPU per page by process kind).
+ * plain,crawlee,nightshift,shared,plainIsolated,plainFresh; the last two are left out unless named), BENCH_KEEP_LOGS=1, BY_PROCESS=1 (each run's timed part: CPU per page by process kind).
  */
 import { startSite } from "../test/fixtures/site/site";
 import { machineInfo } from "./lib/machine";
@@ -30,8 +32,8 @@ const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? "4,8").split(",").map(Numb
 const PAGES = Number(process.env.BENCH_PAGES ?? 200);
 const SCREENSHOT = process.env.BENCH_SCREENSHOT === "1";
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const PEERS = ["plain", "crawlee", "nightshift", "shared"] as const;
-const ONLY = new Set((process.env.BENCH_ONLY ?? PEERS.join(",")).split(","));
+const PEERS = ["plain", "crawlee", "nightshift", "shared", "plainIsolated", "plainFresh"] as const;
+const ONLY = new Set((process.env.BENCH_ONLY ?? "plain,crawlee,nightshift,shared").split(","));
 
 type Peer = (typeof PEERS)[number];
 
@@ -42,6 +44,8 @@ interface Row {
 	crawlee?: PeerResult;
 	nightshift?: NightshiftResult;
 	shared?: NightshiftResult;
+	plainIsolated?: PeerResult;
+	plainFresh?: PeerResult;
 	/** Every run, in round order. */
 	runs: Record<Peer, PeerResult[]>;
 }
@@ -61,7 +65,7 @@ async function main(): Promise<void> {
 	let failed: unknown = null;
 	try {
 		for (const concurrency of CONCURRENCY) {
-			const row: Row = { concurrency, runs: { plain: [], crawlee: [], nightshift: [], shared: [] } };
+			const row: Row = { concurrency, runs: { plain: [], crawlee: [], nightshift: [], shared: [], plainIsolated: [], plainFresh: [] } };
 			rows.push(row);
 			const opts = { urls: site.pageUrls, concurrency, screenshot: SCREENSHOT };
 			const timed = (peer: Peer) => ({ ...opts, onTimed: cpuByProcessTimer(`${peer}, c=${concurrency}`, site.pageUrls.length) });
@@ -69,7 +73,9 @@ async function main(): Promise<void> {
 				plain: () => runPlainPlaywright(timed("plain")),
 				crawlee: () => runCrawlee(timed("crawlee")),
 				nightshift: () => runNightshift(timed("nightshift"), logDir),
-				shared: () => runNightshift(timed("shared"), logDir, "bench")
+				shared: () => runNightshift(timed("shared"), logDir, "bench"),
+				plainIsolated: () => runPlainPlaywright(timed("plainIsolated"), "clear"),
+				plainFresh: () => runPlainPlaywright(timed("plainFresh"), "fresh")
 			};
 			const peers = PEERS.filter(p => ONLY.has(p));
 			for (let round = 0; round < ROUNDS; round++) {
@@ -84,6 +90,8 @@ async function main(): Promise<void> {
 			row.crawlee = median(row.runs.crawlee);
 			row.nightshift = median(row.runs.nightshift) as NightshiftResult | undefined;
 			row.shared = median(row.runs.shared) as NightshiftResult | undefined;
+			row.plainIsolated = median(row.runs.plainIsolated);
+			row.plainFresh = median(row.runs.plainFresh);
 		}
 	} catch (err) {
 		failed = err;
@@ -109,8 +117,23 @@ async function main(): Promise<void> {
 		const d = r.shared?.pagesPerSec;
 		const ratio = (x?: number, y?: number) => (x && y ? `${Math.round((x / y) * 100)} %` : "–");
 		out.push(
-			`| ${r.concurrency} | ${fmt(a)} | ${fmt(b)} | ${fmt(c)} | ${fmt(d)} | ${ratio(c, a)} | ${ratio(c, b)} | ${ratio(d, a)} | ${ratio(d, b)} | ${PEERS.map(p => (r.runs[p].length ? r.runs[p].reduce((n, x) => n + x.errors, 0) : "–")).join("/")} |`
+			`| ${r.concurrency} | ${fmt(a)} | ${fmt(b)} | ${fmt(c)} | ${fmt(d)} | ${ratio(c, a)} | ${ratio(c, b)} | ${ratio(d, a)} | ${ratio(d, b)} | ${PEERS.slice(0, 4).map(p => (r.runs[p].length ? r.runs[p].reduce((n, x) => n + x.errors, 0) : "–")).join("/")} |`
 		);
+	}
+	if (rows.some(r => r.plainIsolated || r.plainFresh)) {
+		out.push("");
+		out.push("Isolated peers: each page in a context nobody used before it, or cleared as Nightshift clears it.");
+		out.push("");
+		out.push("| concurrency | (e) plain Playwright, tab cleared as (c) does | (f) plain Playwright, new context per page | (c) Nightshift | (c)/(e) | (c)/(f) | (e)/(a) | errors e/f |");
+		out.push("|---|---|---|---|---|---|---|---|");
+		for (const r of rows) {
+			const [a, c, e, f] = [r.plain, r.nightshift, r.plainIsolated, r.plainFresh].map(x => x?.pagesPerSec);
+			const ratio = (x?: number, y?: number) => (x && y ? `${Math.round((x / y) * 100)} %` : "–");
+			const errors = (p: Peer) => (r.runs[p].length ? r.runs[p].reduce((n, x) => n + x.errors, 0) : "–");
+			out.push(
+				`| ${r.concurrency} | ${fmt(e)} | ${fmt(f)} | ${fmt(c)} | ${ratio(c, e)} | ${ratio(c, f)} | ${ratio(e, a)} | ${errors("plainIsolated")}/${errors("plainFresh")} |`
+			);
+		}
 	}
 	out.push("");
 	out.push("Every run, pages/s in round order (the ratio of the same round in brackets):");
@@ -121,7 +144,8 @@ async function main(): Promise<void> {
 			r.runs[peer].map((n, i) => (r.runs.plain[i] ? `${Math.round((n.pagesPerSec / r.runs.plain[i].pagesPerSec) * 100)} %` : "–")).join(", ");
 		out.push(
 			`- c=${r.concurrency}: plain ${list("plain")}; Crawlee ${list("crawlee")}; Nightshift ${list("nightshift")} (${perRound("nightshift")} of plain); ` +
-				`shared ${list("shared")} (${perRound("shared")})`
+				`shared ${list("shared")} (${perRound("shared")}); plain, tab cleared ${list("plainIsolated")} (${perRound("plainIsolated")}); ` +
+				`plain, new context ${list("plainFresh")} (${perRound("plainFresh")})`
 		);
 	}
 	out.push("");
