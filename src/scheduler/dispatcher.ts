@@ -133,10 +133,17 @@ export class Dispatcher {
 			this.dueAt = Infinity;
 			this.wake();
 			this.armDueTimer();
-		}, Math.max(0, next - Date.now()));
+		}, Math.min(MAX_TIMER_MILLIS, Math.max(0, next - Date.now())));
 		this.dueTimer.unref();
 	}
 }
+
+/**
+ * Node fires a timer longer than 2^31 - 1 ms (24.8 days) after 1 ms instead, so a task due next year would make the
+ * timer re-arm itself every millisecond. A longer wait is cut to this; when it fires early nothing is due yet and the
+ * timer is armed again for the rest.
+ */
+const MAX_TIMER_MILLIS = 2 ** 31 - 1;
 
 /** The type filter of a lease call: absent when the worker takes every type. */
 function accepting(declines: readonly string[]): ((type: string) => boolean) | undefined {
