@@ -7,7 +7,7 @@ import { SseHub } from "../src/api/sse-hub";
 import { ARTIFACT_ID, type ArtifactMeta, createArtifactStore } from "../src/artifacts";
 import { browserPoolNodes, clusterPool } from "../src/browser/cluster-pool";
 import { isLoopback } from "../src/config";
-import { ArtifactNotFoundError, ERROR_TYPES, UnauthorizedError, UnknownEventError, UnknownTaskTypeError } from "../src/errors";
+import { ArtifactNotFoundError, ERROR_TYPES, InvalidBodyError, UnauthorizedError, UnknownEventError, UnknownTaskTypeError } from "../src/errors";
 import { EVENTS, STREAMED_EVENTS } from "../src/events";
 import { configOf } from "../src/runtime";
 
@@ -56,6 +56,21 @@ function writeArtifactHead(res: ServerResponse, meta: ArtifactMeta): void {
 	res.setHeader("Content-Length", meta.size);
 	res.setHeader("Cache-Control", "private, max-age=31536000, immutable");
 	res.writeHead(200);
+}
+
+/**
+ * Every route with a body takes an object of named fields. The JSON parser also accepts an array or a bare value,
+ * which the gateway would merge into the parameters as keys `0`, `1`, … and the action would then answer for the
+ * fields it misses ("The 'type' field is required"), not for what was sent.
+ */
+function checkBodyShape(req: IncomingMessage & { body?: unknown; originalUrl?: string }): void {
+	const body = req.body;
+	if (body === undefined || (typeof body === "object" && body !== null && !Array.isArray(body))) return;
+	const received = Array.isArray(body) ? "an array" : body === null ? "null" : `a ${typeof body}`;
+	const batchHint = Array.isArray(body) && /^\/api\/tasks\/?(\?|$)/.test(req.originalUrl ?? req.url ?? "")
+		? 'to submit several tasks, POST {"tasks": [...]} to /api/tasks/batch'
+		: undefined;
+	throw new InvalidBodyError(received, batchHint);
 }
 
 /** A parameter check says only "Parameters validation error!"; what is wrong is in its data, so the message says it. */
@@ -298,6 +313,9 @@ const ApiService = {
 					mappingPolicy: "restrict",
 					mergeParams: true,
 					bodyParsers,
+					onBeforeCall(_ctx: Context, _route: unknown, req: IncomingMessage) {
+						checkBodyShape(req);
+					},
 					aliases: {
 						"POST /tasks": "scheduler.submit",
 						"POST /tasks/batch": "scheduler.submitMany",

@@ -29,6 +29,8 @@ export const ERROR_TYPES = {
 	HTTP_CHECK_FAILED: "HTTP_CHECK_FAILED",
 	PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
 	INVALID_JSON: "INVALID_JSON",
+	/** Valid JSON, but not the object every route with a body takes (an array, a string, a number, null). */
+	INVALID_BODY: "INVALID_BODY",
 	INTERNAL_ERROR: "INTERNAL_ERROR",
 	REQUEST_ERROR: "REQUEST_ERROR",
 	TASK_ERROR: "TASK_ERROR",
@@ -74,6 +76,13 @@ export class InvalidPayloadError extends MoleculerClientError {
 	constructor(type: string, errors: unknown) {
 		const said = Array.isArray(errors) ? errors.map(e => e?.message).filter(Boolean) : [];
 		super(`Invalid payload for task type "${type}"${said.length ? `: ${said.join(" ")}` : ""}`, 422, ERROR_TYPES.INVALID_TASK_PAYLOAD, { type, errors });
+	}
+}
+
+/** A request body that is JSON but not an object: every route with a body takes named fields. */
+export class InvalidBodyError extends MoleculerClientError {
+	constructor(received: string, hint?: string) {
+		super(`The request body must be a JSON object, not ${received}${hint ? `; ${hint}` : ""}`, 422, ERROR_TYPES.INVALID_BODY, { received });
 	}
 }
 

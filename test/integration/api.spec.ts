@@ -137,6 +137,10 @@ describe("HTTP gateway", () => {
 			["dependsOn a missing task", post("/api/tasks", { type: "noop", dependsOn: ["ghost"] }), 422, "DEPENDENCY_NOT_FOUND"],
 			["bad runAt", post("/api/tasks", { type: "noop", runAt: "tomorrow" }), 422, "INVALID_SCHEDULE"],
 			["malformed JSON", post("/api/tasks", '{"type": "noop",'), 400, "INVALID_JSON"],
+			["an array of tasks on the one-task route", post("/api/tasks", [{ type: "noop" }]), 422, "INVALID_BODY"],
+			["a bare string body", post("/api/tasks", '"noop"'), 422, "INVALID_BODY"],
+			["a null body on the batch route", post("/api/tasks/batch", "null"), 422, "INVALID_BODY"],
+			["an array body on the profile route", post("/api/profiles", [{ name: "p" }]), 422, "INVALID_BODY"],
 			["unknown id", fetch(`${base}/api/tasks/does-not-exist`), 404, "TASK_NOT_FOUND"],
 			["unknown id events", fetch(`${base}/api/tasks/does-not-exist/events`), 404, "TASK_NOT_FOUND"],
 			["cancel unknown id", post("/api/tasks/does-not-exist/cancel", {}), 404, "TASK_NOT_FOUND"],
@@ -150,6 +154,9 @@ describe("HTTP gateway", () => {
 			expect({ name, status, type: body.type }).toEqual({ name, status: code, type });
 			expect(body).toEqual(expect.objectContaining({ name: expect.any(String), message: expect.any(String), code }));
 		}
+		// An array on the one-task route is most likely a batch sent to the wrong place: the answer says where to send it.
+		const misrouted = await json(await post("/api/tasks", [{ type: "noop" }]));
+		expect(misrouted.body.message).toContain("/api/tasks/batch");
 	});
 
 	it("refuses a 100 MB body with 413 and keeps serving", async () => {
