@@ -31,6 +31,13 @@ const int =
 			throw new Error(`${env} must be an integer from ${min} to ${max}, got "${raw}"`);
 		return value;
 	};
+/**
+ * Durations end up in timers, and Node fires a timer longer than 2^31 - 1 ms (24.8 days) after 1 ms instead: a
+ * larger value would turn a period into a busy loop, so it is refused at start.
+ */
+const MAX_TIMER_MILLIS = 2 ** 31 - 1;
+const millis = (min: number): Parser<number> => int(min, MAX_TIMER_MILLIS);
+const secs = (min: number): Parser<number> => int(min, Math.floor(MAX_TIMER_MILLIS / 1000));
 const list: Parser<string[]> = raw =>
 	raw
 		.split(",")
@@ -92,7 +99,7 @@ export const CONFIG_SCHEMA = {
 	leaseMillis: option(
 		"LEASE_MILLIS",
 		3000,
-		int(1000),
+		millis(1000),
 		"Lease length; the worker renews at a third of it. An unrenewed lease puts the task back."
 	),
 	leaseWaitMillis: option(
@@ -104,13 +111,13 @@ export const CONFIG_SCHEMA = {
 	shutdownGraceMillis: option(
 		"SHUTDOWN_GRACE_MILLIS",
 		10000,
-		int(0),
+		millis(0),
 		"On SIGTERM, how long running tasks may finish before they are handed back as queued."
 	),
 	defaultTimeoutMillis: option(
 		"DEFAULT_TASK_TIMEOUT_MILLIS",
 		60000,
-		int(1),
+		millis(1),
 		"Task timeout for types that declare none."
 	),
 	defaultMaxAttempts: option(
@@ -131,8 +138,8 @@ export const CONFIG_SCHEMA = {
 		int(0),
 		"Completed and cancelled tasks older than this are deleted (0 keeps them). Dead letters are kept."
 	),
-	heartbeatMillis: option("HEARTBEAT_MILLIS", 5000, int(100), "How often a worker reports its state to schedulers."),
-	requestTimeoutMillis: option("REQUEST_TIMEOUT_MILLIS", 10000, int(100), "Timeout of a service call between nodes."),
+	heartbeatMillis: option("HEARTBEAT_MILLIS", 5000, millis(100), "How often a worker reports its state to schedulers."),
+	requestTimeoutMillis: option("REQUEST_TIMEOUT_MILLIS", 10000, millis(100), "Timeout of a service call between nodes."),
 	clusterHeartbeatSecs: option(
 		"CLUSTER_HEARTBEAT_SECS",
 		1,
@@ -179,18 +186,18 @@ export const CONFIG_SCHEMA = {
 		int(1),
 		"A browser is retired (closed once idle, replaced) after serving this many sessions."
 	),
-	browserIdleSecs: option("BROWSER_IDLE_SECS", 120, int(1), "A browser with no busy context for this long is closed."),
-	browserLaunchTimeoutMillis: option("BROWSER_LAUNCH_TIMEOUT_MILLIS", 30000, int(1000), "Deadline of a Chromium launch."),
+	browserIdleSecs: option("BROWSER_IDLE_SECS", 120, secs(1), "A browser with no busy context for this long is closed."),
+	browserLaunchTimeoutMillis: option("BROWSER_LAUNCH_TIMEOUT_MILLIS", 30000, millis(1000), "Deadline of a Chromium launch."),
 	browserRelaunchSecs: option(
 		"BROWSER_RELAUNCH_SECS",
 		15,
-		int(1),
+		secs(1),
 		"After Chromium failed to start, a `browser-pool` node tries again this often. Until it starts, the node takes no browser tasks."
 	),
 	browserOperationTimeoutMillis: option(
 		"BROWSER_OPERATION_TIMEOUT_MILLIS",
 		10000,
-		int(100),
+		millis(100),
 		"Deadline of every other browser call of the pool (new context or page, clearing, closing)."
 	),
 	sessionMaxMemoryMb: option(
@@ -199,13 +206,13 @@ export const CONFIG_SCHEMA = {
 		int(16),
 		"Memory a session's renderers may hold (V8 + DOM heaps and ArrayBuffers); over it the session is closed."
 	),
-	sessionMaxDurationSecs: option("SESSION_MAX_DURATION_SECS", 300, int(1), "Longest a browser session may stay open."),
+	sessionMaxDurationSecs: option("SESSION_MAX_DURATION_SECS", 300, secs(1), "Longest a browser session may stay open."),
 	sessionMaxPages: option("SESSION_MAX_PAGES", 10, int(1, 1000), "Most pages a session may open, the first included."),
-	sessionCheckMillis: option("SESSION_CHECK_MILLIS", 500, int(50), "How often held sessions are checked against their limits."),
+	sessionCheckMillis: option("SESSION_CHECK_MILLIS", 500, millis(50), "How often held sessions are checked against their limits."),
 	resultCacheTtlSecs: option(
 		"RESULT_CACHE_TTL_SECS",
 		3600,
-		int(1),
+		secs(1),
 		"How long a cached task result (e.g. `page.parse`) is served, for types that declare no TTL."
 	),
 	nightshiftSecret: option(
@@ -217,37 +224,37 @@ export const CONFIG_SCHEMA = {
 	profileSessionIdleSecs: option(
 		"PROFILE_SESSION_IDLE_SECS",
 		900,
-		int(1),
+		secs(1),
 		"A profile session without an action for this long is stopped (state saved)."
 	),
 	profileSessionMaxSecs: option(
 		"PROFILE_SESSION_MAX_SECS",
 		14400,
-		int(1),
+		secs(1),
 		"Longest a profile session may run; then it is stopped (state saved)."
 	),
 	profileSnapshotSecs: option(
 		"PROFILE_SNAPSHOT_SECS",
 		30,
-		int(1),
+		secs(1),
 		"How often a running profile session's cookies and localStorage are saved: a crash loses at most this much."
 	),
 	sessionLockStaleSecs: option(
 		"SESSION_LOCK_STALE_SECS",
 		15,
-		int(2),
+		secs(2),
 		"A session lock whose node sent no heartbeat for this long is stale: another start takes the profile over."
 	),
 	sessionStartWaitMillis: option(
 		"SESSION_START_WAIT_MILLIS",
 		10000,
-		int(0),
+		millis(0),
 		"How long a profile start waits for a free browser slot before it answers 503."
 	),
 	pollMillis: option(
 		"WORKER_POLL_MILLIS",
 		1000,
-		int(10),
+		millis(10),
 		"Idle worker's fallback poll for work (work-available events wake it sooner)."
 	)
 };

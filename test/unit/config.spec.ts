@@ -14,6 +14,10 @@ describe("config", () => {
 	it("refuses bad values with the variable's name", () => {
 		expect(() => loadConfig({ PORT: "http" })).toThrow(/PORT/);
 		expect(() => loadConfig({ ALLOW_PRIVATE_NETWORKS: "maybe" })).toThrow(/ALLOW_PRIVATE_NETWORKS/);
+		// Durations become timers, and Node cannot keep one longer than 2^31 - 1 ms: it would fire at once, in a loop.
+		expect(() => loadConfig({ LEASE_MILLIS: String(2 ** 31) })).toThrow(/LEASE_MILLIS must be an integer from 1000 to 2147483647/);
+		expect(() => loadConfig({ BROWSER_IDLE_SECS: "2147484" })).toThrow(/BROWSER_IDLE_SECS/);
+		expect(loadConfig({ SHUTDOWN_GRACE_MILLIS: String(2 ** 31 - 1) }).shutdownGraceMillis).toBe(2 ** 31 - 1);
 	});
 
 	it("requires API keys on a non-loopback address", () => {
