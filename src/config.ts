@@ -4,6 +4,7 @@
  */
 import os from "node:os";
 import path from "node:path";
+import { MAX_TIMER_MILLIS } from "./time";
 
 type Parser<T> = (raw: string, env: string) => T;
 
@@ -31,11 +32,7 @@ const int =
 			throw new Error(`${env} must be an integer from ${min} to ${max}, got "${raw}"`);
 		return value;
 	};
-/**
- * Durations end up in timers, and Node fires a timer longer than 2^31 - 1 ms (24.8 days) after 1 ms instead: a
- * larger value would turn a period into a busy loop, so it is refused at start.
- */
-const MAX_TIMER_MILLIS = 2 ** 31 - 1;
+// Durations end up in timers: one longer than Node keeps is refused at start.
 const millis = (min: number): Parser<number> => int(min, MAX_TIMER_MILLIS);
 const secs = (min: number): Parser<number> => int(min, Math.floor(MAX_TIMER_MILLIS / 1000));
 const list: Parser<string[]> = raw =>

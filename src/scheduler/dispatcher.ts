@@ -1,6 +1,7 @@
 import { HeldLeases } from "./held-leases";
 import type { LeasedTask } from "./task-doc";
 import type { TaskIndex } from "./task-index";
+import { MAX_TIMER_MILLIS } from "../time";
 
 /** What the dispatcher needs from the scheduler. */
 export interface DispatchHost {
@@ -128,22 +129,17 @@ export class Dispatcher {
 		if (next === undefined || next >= this.dueAt || this.stopped) return;
 		if (this.dueTimer) clearTimeout(this.dueTimer);
 		this.dueAt = next;
+		// A task due later than Node's timers reach: fire early, find nothing due, re-arm for the rest.
+		const wait = Math.min(MAX_TIMER_MILLIS, Math.max(0, next - Date.now()));
 		this.dueTimer = setTimeout(() => {
 			this.dueTimer = null;
 			this.dueAt = Infinity;
 			this.wake();
 			this.armDueTimer();
-		}, Math.min(MAX_TIMER_MILLIS, Math.max(0, next - Date.now())));
+		}, wait);
 		this.dueTimer.unref();
 	}
 }
-
-/**
- * Node fires a timer longer than 2^31 - 1 ms (24.8 days) after 1 ms instead, so a task due next year would make the
- * timer re-arm itself every millisecond. A longer wait is cut to this; when it fires early nothing is due yet and the
- * timer is armed again for the rest.
- */
-const MAX_TIMER_MILLIS = 2 ** 31 - 1;
 
 /** The type filter of a lease call: absent when the worker takes every type. */
 function accepting(declines: readonly string[]): ((type: string) => boolean) | undefined {

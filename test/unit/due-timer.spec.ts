@@ -1,14 +1,13 @@
 import { Scheduler, SchedulerHost } from "../../src/scheduler/scheduler";
 import type { TaskDoc } from "../../src/scheduler/task-doc";
 import { createStore, IN_MEMORY } from "../../src/store";
+import { MAX_TIMER_MILLIS } from "../../src/time";
 import { TaskRegistry } from "../../src/tasks/registry";
 import { UrlPolicy } from "../../src/tasks/url-policy";
 import noop from "../../tasks/noop";
 
 /** Node fires a timer longer than 2^31 - 1 ms after 1 ms: a task due in months must not arm one. */
 describe("the timer for delayed tasks", () => {
-	const MAX_TIMER_MILLIS = 2 ** 31 - 1;
-
 	it("never asks Node for a delay it cannot keep, and still knows when the task is due", async () => {
 		const store = createStore({ dataDir: IN_MEMORY });
 		await store.connect();
