@@ -28,8 +28,9 @@ export interface IndexOptions {
 	unique?: boolean;
 	sparse?: boolean;
 	/**
-	 * A field with a handful of values (a status). MongoDB indexes it; NeDB does not, because NeDB keeps every
-	 * document of one value in one array that each write to any of them filters, which makes writes O(documents).
+	 * A field with a handful of values (a status, a type). MongoDB indexes it as any other; NeDB with a set of documents
+	 * per value (`ValueSetIndex`), because its own index keeps the documents of one value in an array that each write to
+	 * any of them filters (O(documents) a write), and uses it only for a query no other index serves.
 	 */
 	fewValues?: boolean;
 }

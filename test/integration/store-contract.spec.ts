@@ -133,6 +133,59 @@ function contract(name: string, make: () => Store) {
 			expect((await sweep()).map(d => d._id)).toEqual(["old"]);
 		});
 
+		it("answers queries on a few-values field the same as a full scan, through every kind of write", async () => {
+			await coll().ensureIndex("status", { fewValues: true });
+			const statuses = ["queued", "running", "completed", "failed"];
+			// A seeded generator: the same sequence of writes every run.
+			let seed = 7;
+			const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+			const model = new Map<string, Item>();
+			const item = (i: number): Item => ({ _id: `s${String(i).padStart(3, "0")}`, status: statuses[rnd(4)], n: i, tags: [], lease: null });
+			const many = Array.from({ length: 60 }, (_, i) => item(i));
+			await coll().insertMany(many);
+			for (const d of many) model.set(d._id, { ...d });
+			for (let i = 60; i < 80; i++) {
+				const d = item(i);
+				await coll().insert(d);
+				model.set(d._id, { ...d });
+			}
+			for (let step = 0; step < 60; step++) {
+				const ids = [...model.keys()];
+				const id = ids[rnd(ids.length)];
+				const to = statuses[rnd(4)];
+				const op = rnd(3);
+				if (op === 0) {
+					// A conditional single update, as a lease or a finish.
+					const from = model.get(id)!.status;
+					if (await coll().updateOne({ _id: id, status: from }, { $set: { status: to } })) model.get(id)!.status = to;
+				} else if (op === 1) {
+					// A batch, as a lease of several: only those still in the status asked for change.
+					const batch = [id, ids[rnd(ids.length)], ids[rnd(ids.length)]];
+					const changed = await coll().updateManyReturning({ _id: { $in: batch }, status: "queued" }, { $set: { status: "running" } }, { status: "running" });
+					for (const d of changed) model.get(d._id)!.status = "running";
+				} else if (rnd(4) === 0) {
+					await coll().deleteMany({ _id: id, status: { $in: ["completed", "failed"] } });
+					if (["completed", "failed"].includes(model.get(id)!.status)) model.delete(id);
+				}
+			}
+			const ids = (docs: Item[]) => docs.map(d => d._id);
+			const expected = (keep: (d: Item) => boolean) => [...model.values()].filter(keep).map(d => d._id).sort();
+			for (const status of [...statuses, "none"]) {
+				expect(ids(await coll().find({ status })).sort()).toEqual(expected(d => d.status === status));
+				expect(await coll().count({ status })).toBe(expected(d => d.status === status).length);
+				const newest = expected(d => d.status === status).reverse();
+				// Small pages of many matches (kept in a bounded buffer on NeDB) and larger ones (sorted).
+				expect(ids(await coll().find({ status }, { sort: { _id: -1 }, limit: 3 }))).toEqual(newest.slice(0, 3));
+				expect(ids(await coll().find({ status }, { sort: { _id: 1 }, skip: 2, limit: 2 }))).toEqual(expected(d => d.status === status).slice(2, 4));
+				expect(ids(await coll().find({ status }, { sort: { _id: -1 }, skip: 3, limit: 4 }))).toEqual(newest.slice(3, 7));
+				expect(ids(await coll().find({ status }, { sort: { _id: 1 }, skip: 1, limit: 50 }))).toEqual(expected(d => d.status === status).slice(1, 51));
+			}
+			expect(ids(await coll().find({ status: { $in: ["failed", "queued"] }, n: { $lt: 40 } })).sort()).toEqual(
+				expected(d => ["failed", "queued"].includes(d.status) && d.n < 40)
+			);
+			expect(await coll().count({})).toBe(model.size);
+		});
+
 		it("enforces a unique sparse index with DuplicateKeyError", async () => {
 			await coll().ensureIndex("idempotencyKey", { unique: true, sparse: true });
 			await coll().insert({ _id: "u1", status: "q", n: 0, tags: [], lease: null, idempotencyKey: "k" } as Item);
