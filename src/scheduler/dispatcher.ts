@@ -90,6 +90,11 @@ export class Dispatcher {
 		this.held.releaseAll(nodeId);
 	}
 
+	/** Answers a node's held calls that decline some types with nothing: it can run them now. */
+	releaseDeclining(nodeId: string): void {
+		this.held.releaseAll(nodeId, call => call.declines.length > 0);
+	}
+
 	/** A node left the cluster. */
 	forget(nodeId: string): void {
 		this.hungry.delete(nodeId);

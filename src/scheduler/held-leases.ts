@@ -61,9 +61,9 @@ export class HeldLeases {
 		return true;
 	}
 
-	/** Answers with nothing the calls of one node (it stopped accepting work, or left), or of every node. */
-	releaseAll(nodeId?: string): void {
-		for (const call of [...this.held]) if (nodeId === undefined || call.nodeId === nodeId) this.answer(call, []);
+	/** Answers with nothing the calls of one node (it stopped accepting work, or left), or of every node; `which` of them. */
+	releaseAll(nodeId?: string, which: (call: HeldLease) => boolean = () => true): void {
+		for (const call of [...this.held]) if ((nodeId === undefined || call.nodeId === nodeId) && which(call)) this.answer(call, []);
 	}
 
 	private remove(call: Held): boolean {

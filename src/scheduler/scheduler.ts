@@ -574,6 +574,8 @@ export class Scheduler {
 		this.workers.heartbeat(beat);
 		// A draining worker waits for its lease calls before it hands back what they bring: answer them now.
 		if (!beat.accepting) this.dispatch.releaseHeld(beat.nodeId);
+		// Its Chromium starts (again): a call that declines the browser types is answered, for one that takes them.
+		else if (beat.browsers && !beat.browsers.launchError) this.dispatch.releaseDeclining(beat.nodeId);
 		if (beat.accepting && beat.running.length < beat.concurrency) this.dispatch.hungryWorker(beat.nodeId);
 		this.dispatch.wake();
 	}

@@ -89,6 +89,8 @@ export class TaskWorker {
 	private starved = false;
 	/** A lease call held at the scheduler is out (one at a time; other free slots are asked for as usual). */
 	private holding = false;
+	/** The types the held call out now declines (empty when none is out, or it declines nothing). */
+	private heldDeclines: readonly string[] = [];
 	/**
 	 * Slots whose attempt has ended but whose browser context is still being cleared. The slot is not free before the
 	 * context is: the next task then gets that context, warm and ready, instead of a prepared one while this one is
@@ -128,11 +130,23 @@ export class TaskWorker {
 			t.unref();
 			this.timers.push(t);
 		};
-		every(this.options.pollMillis, () => this.pump());
+		every(this.options.pollMillis, () => {
+			this.declinesLifted();
+			this.pump();
+		});
 		every(Math.max(100, Math.floor(this.options.leaseMillis / 3)), () => void this.renewLeases());
 		every(this.options.heartbeatMillis, () => this.sendHeartbeat());
 		this.sendHeartbeat();
 		this.pump();
+	}
+
+	/**
+	 * Chromium starts again while a held call declines the browser types: a heartbeat now tells the scheduler (its
+	 * browsers without a launch error), which answers that call with nothing, and the next call declines nothing.
+	 * Otherwise the browser tasks queued meanwhile would wait for the call's hold to end (LEASE_WAIT_MILLIS).
+	 */
+	private declinesLifted(): void {
+		if (this.heldDeclines.length > 0 && this.declines().length === 0) this.sendHeartbeat();
 	}
 
 	/** Work is available: lease now instead of at the next poll. */
@@ -234,9 +248,12 @@ export class TaskWorker {
 		if (free <= 0) return;
 		this.requested += free;
 		const waitMillis = this.starved && !this.holding ? (this.options.leaseWaitMillis ?? 0) : 0;
-		if (waitMillis > 0) this.holding = true;
 		const askedAt = performance.now();
 		const declines = this.declines();
+		if (waitMillis > 0) {
+			this.holding = true;
+			this.heldDeclines = declines;
+		}
 		const leasing = this.client
 			.lease(free, waitMillis || undefined, declines.length ? declines : undefined)
 			.then(
@@ -250,7 +267,9 @@ export class TaskWorker {
 						// one is out. A held call that brought work, or was held to the end of its wait, is followed by
 						// another at once; one answered early with nothing (a scheduler stopping, this worker draining)
 						// waits for the next poll, so as not to ask in a loop.
-						if (waitMillis === 0 ? !this.holding : tasks.length > 0 || took >= waitMillis / 2) this.pump();
+						// One released because what it declined can run here now is followed at once too.
+						if (waitMillis === 0 ? !this.holding : tasks.length > 0 || took >= waitMillis / 2 || declines.length > this.declines().length)
+							this.pump();
 					}
 					for (const task of tasks) {
 						if (this.accepting && this.hasFreeSlot()) this.run(task);
@@ -263,7 +282,10 @@ export class TaskWorker {
 			)
 			.finally(() => {
 				this.requested -= free;
-				if (waitMillis > 0) this.holding = false;
+				if (waitMillis > 0) {
+					this.holding = false;
+					this.heldDeclines = [];
+				}
 				this.leasesInFlight.delete(leasing);
 			});
 		this.leasesInFlight.add(leasing);

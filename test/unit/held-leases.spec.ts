@@ -86,6 +86,35 @@ describe("held lease calls", () => {
 		expect((await scheduler.lease("w3", 2)).length).toBe(1);
 	});
 
+	it("answers a call that declines the browser types once the node's heartbeat says its Chromium starts", async () => {
+		const beat = (launchError?: string) =>
+			scheduler.heartbeat({
+				nodeId: "w1",
+				pid: 1,
+				concurrency: 2,
+				running: [],
+				processed: 0,
+				startedAt: "",
+				timestamp: "",
+				accepting: true,
+				browsers: { total: 2, busy: 0, free: 2, waiting: 0, ...(launchError ? { launchError } : {}) }
+			});
+		const declining = track(scheduler.lease("w1", 2, 10_000, ["page.parse"]));
+		const elsewhere = track(scheduler.lease("w2", 2, 10_000, ["page.parse"]));
+		beat("Chromium did not start");
+		await turn();
+		expect(declining.answer).toBeUndefined();
+		beat();
+		await turn();
+		expect(declining.answer).toEqual([]);
+		expect(elsewhere.answer).toBeUndefined();
+		// A call that declines nothing stays held through such a heartbeat.
+		const taking = track(scheduler.lease("w1", 2, 10_000));
+		beat();
+		await turn();
+		expect(taking.answer).toBeUndefined();
+	});
+
 	it("answers with nothing when its wait ends, when the worker stops accepting, or when the scheduler stops", async () => {
 		expect(await scheduler.lease("w1", 1, 20)).toEqual([]);
 

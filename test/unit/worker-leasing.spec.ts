@@ -1,3 +1,4 @@
+import type { WorkerHeartbeat } from "../../src/events";
 import type { FinishReport, LeasedTask } from "../../src/scheduler/task-doc";
 import { TaskRegistry } from "../../src/tasks/registry";
 import { UrlPolicy } from "../../src/tasks/url-policy";
@@ -8,7 +9,15 @@ import { SchedulerClient, TaskWorker } from "../../src/worker/worker";
 import { waitFor } from "../helpers/wait";
 
 /** A scheduler whose lease answers the test releases by hand, with a handler the test ends by hand. */
-function setup(concurrency: number, prefetch?: Prefetch, leaseWaitMillis?: number, browsers?: BrowserSource, browserFailing?: () => boolean) {
+function setup(
+	concurrency: number,
+	prefetch?: Prefetch,
+	leaseWaitMillis?: number,
+	browsers?: BrowserSource,
+	browserFailing?: () => boolean,
+	pollMillis = 60000
+) {
+	const heartbeats: WorkerHeartbeat[] = [];
 	const leases: { capacity: number; waitMillis?: number; declines?: string[]; answer: (tasks: LeasedTask[]) => void }[] = [];
 	const renewals: string[][] = [];
 	const released: string[] = [];
@@ -47,11 +56,12 @@ function setup(concurrency: number, prefetch?: Prefetch, leaseWaitMillis?: numbe
 			return items.map(i => i.id);
 		}
 	};
-	const worker = new TaskWorker(client, { progress() {}, heartbeat() {}, logger: { debug() {}, warn() {}, error() {} } }, {
+	const host = { progress() {}, heartbeat: (beat: WorkerHeartbeat) => void heartbeats.push(beat), logger: { debug() {}, warn() {}, error() {} } };
+	const worker = new TaskWorker(client, host, {
 		nodeId: "n1",
 		concurrency,
 		leaseMillis: 60000,
-		pollMillis: 60000,
+		pollMillis,
 		heartbeatMillis: 60000,
 		registry,
 		urls: new UrlPolicy(true),
@@ -65,7 +75,7 @@ function setup(concurrency: number, prefetch?: Prefetch, leaseWaitMillis?: numbe
 			const id = `t${next++}`;
 			return { id, type, payload: id, attempt: 1, leaseId: "l", leaseExpiresAt: "", timeoutMillis: 60000 };
 		});
-	return { worker, leases, renewals, running, finished, released, tasks };
+	return { worker, leases, renewals, running, finished, released, tasks, heartbeats };
 }
 
 /** A prefetch depth fixed by the test. */
@@ -358,6 +368,30 @@ describe("TaskWorker on a node whose Chromium cannot start", () => {
 		expect(finished[0]).toMatchObject({ id: held.id, ok: true });
 		failing = false;
 		for (const lease of leases) lease.answer([]);
+		await worker.drain(0);
+	});
+
+	it("tells the scheduler when Chromium starts again, and asks again at once without declining", async () => {
+		let failing = true;
+		const { worker, leases, heartbeats } = setup(2, undefined, 5000, undefined, () => failing, 300);
+		worker.start();
+		await turn();
+		leases[0].answer([]);
+		// Starved: the next call is held at the scheduler, and declines the browser types.
+		await waitFor(() => leases.length === 2);
+		expect(leases[1]).toMatchObject({ waitMillis: 5000, declines: ["declared"] });
+		const beats = heartbeats.length;
+		failing = false;
+		// Within a poll a heartbeat goes out (the scheduler answers the held call when it sees it) ...
+		await waitFor(() => heartbeats.length > beats);
+		// ... and the call answered early with nothing is followed at once (not at the next poll, 300 ms on) by one that
+		// declines nothing.
+		leases[1].answer([]);
+		await turn();
+		await turn();
+		expect(leases.length).toBe(3);
+		expect(leases[2].declines).toBeUndefined();
+		for (const lease of leases.slice(2)) lease.answer([]);
 		await worker.drain(0);
 	});
 });
