@@ -7,7 +7,8 @@ import { ValueSetIndex } from "./value-set-index";
 
 /** A value NeDB's index lookup takes as an exact match. */
 export function isExact(value: unknown): boolean {
-	return value === null || ["string", "number", "boolean"].includes(typeof value) || value instanceof Date;
+	const type = typeof value;
+	return value === null || type === "string" || type === "number" || type === "boolean" || value instanceof Date;
 }
 
 const CANDIDATE_OPERATORS = ["$in", "$lt", "$lte", "$gt", "$gte"];
