@@ -9,13 +9,15 @@
  * run that side from another checkout, e.g. a `git worktree` of the base commit with `node_modules` linked (default:
  * `{}`);
  * AB_MODE — `embedded` (one process, 16 slots) or `cluster` (core + 2 workers × 8 slots on NATS; default);
- * AB_METRIC — `throughput` (batches of 500 no-op tasks, 10,000 a run; default) or `idle` (queued → started p50,
- * 40 tasks one at a time a run); AB_RUNS — runs per side (default 6).
+ * AB_METRIC — `throughput` (batches of 500 no-op tasks, 10,000 a run; default), `calls` (cluster only: one
+ * `scheduler.submit` call per task from a client broker on NATS, 64 in flight, 10,000 a run) or `idle` (queued →
+ * started p50, 40 tasks one at a time a run); AB_RUNS — runs per side (default 6).
  * Example: `AB_A='{"WORKER_PREFETCH":"0"}' AB_B='{"WORKER_PREFETCH":"24"}' npm run bench:scheduler-ab`.
  */
-import { NodeHandle, startNode, waitForWorkers } from "./lib/nightshift";
+import type { ServiceBroker } from "moleculer";
+import { clientBroker, NodeHandle, startNode, waitForWorkers } from "./lib/nightshift";
 import { cleanupAll, tempDir } from "./lib/procs";
-import { httpBatches, idleStartLatency, nightshiftThroughput } from "./lib/scenarios";
+import { httpBatches, idleStartLatency, nightshiftThroughput, serviceCalls, Submitter } from "./lib/scenarios";
 
 const MODE = process.env.AB_MODE ?? "cluster";
 const METRIC = process.env.AB_METRIC ?? "throughput";
@@ -26,32 +28,52 @@ const sides = [
 	{ name: "B", env: JSON.parse(process.env.AB_B ?? "{}") as Record<string, string> }
 ];
 
-async function startSide(name: string, env: Record<string, string>, logDir: string): Promise<NodeHandle> {
+interface Side {
+	node: NodeHandle;
+	submitter: Submitter;
+	client?: ServiceBroker;
+}
+
+async function startSide(name: string, env: Record<string, string>, logDir: string): Promise<Side> {
 	const { NODE_DEFAULTS, TREE, ...nodeEnv } = env;
 	const common = { logDir, env: nodeEnv, nodeDefaults: NODE_DEFAULTS === "1", tree: TREE };
-	if (MODE === "embedded")
-		return startNode({ ...common, name: `ab-${name}`, services: ["api", "scheduler", "browser-pool"], workerConcurrency: 16 });
-	const cluster = { ...common, transporter: NATS, namespace: `ab-${process.pid}-${name}`, workerConcurrency: 8 };
+	if (MODE === "embedded") {
+		const node = await startNode({ ...common, name: `ab-${name}`, services: ["api", "scheduler", "browser-pool"], workerConcurrency: 16 });
+		return { node, submitter: httpBatches(node, 500, 4) };
+	}
+	const namespace = `ab-${process.pid}-${name}`;
+	const cluster = { ...common, transporter: NATS, namespace, workerConcurrency: 8 };
 	const core = await startNode({ ...cluster, name: `ab-${name}-core`, services: ["api", "scheduler"] });
 	const workers = await Promise.all([1, 2].map(i => startNode({ ...cluster, name: `ab-${name}-worker-${i}`, services: ["browser-pool"] })));
 	await waitForWorkers(core.http!, workers.map(w => w.nodeId));
-	return core;
+	if (METRIC !== "calls") return { node: core, submitter: httpBatches(core, 500, 4) };
+	const client = await clientBroker(NATS, namespace);
+	return { node: core, submitter: serviceCalls(client, 64), client };
 }
 
-async function measure(node: NodeHandle): Promise<number> {
+async function measure({ node, submitter }: Side): Promise<number> {
 	if (METRIC === "idle") return (await idleStartLatency(node, 40, 20)).submitToStarted.p50;
-	return (await nightshiftThroughput(node, "ab", 10000, "", httpBatches(node, 500, 4))).tasksPerSec;
+	return (await nightshiftThroughput(node, "ab", 10000, "", submitter)).tasksPerSec;
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
 
 async function main(): Promise<void> {
 	const logDir = tempDir("nightshift-ab-logs", process.env.BENCH_KEEP_LOGS === "1");
-	const nodes: NodeHandle[] = [];
+	if (METRIC === "calls" && MODE !== "cluster") throw new Error("AB_METRIC=calls needs AB_MODE=cluster");
+	const nodes: Side[] = [];
+	try {
+		await compare(nodes, logDir);
+	} finally {
+		await Promise.all(nodes.map(side => side.client?.stop()));
+	}
+}
+
+async function compare(nodes: Side[], logDir: string): Promise<void> {
 	for (const side of sides) {
-		const node = await startSide(side.name, side.env, logDir);
-		await nightshiftThroughput(node, "warm-up", 3000, "", httpBatches(node, 500, 4));
-		nodes.push(node);
+		const started = await startSide(side.name, side.env, logDir);
+		await nightshiftThroughput(started.node, "warm-up", 3000, "", started.submitter);
+		nodes.push(started);
 	}
 	const results: number[][] = [[], []];
 	for (let run = 0; run < RUNS; run++)

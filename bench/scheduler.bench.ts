@@ -12,10 +12,10 @@
  * Needs Redis on 127.0.0.1:6379 and NATS on 127.0.0.1:4222. Results and their reading are kept in BENCHMARKS.md.
  */
 import os from "node:os";
-import { ServiceBroker } from "moleculer";
+import type { ServiceBroker } from "moleculer";
 import { BullmqBench, ThroughputResult } from "./lib/bullmq";
 import { machineInfo, stealMillis } from "./lib/machine";
-import { assertTaskType, NodeHandle, runPool, SHIPPED_NODE_FLAGS, startNode, submit, waitForWarmPools, waitForWorkers } from "./lib/nightshift";
+import { assertTaskType, clientBroker, NodeHandle, runPool, SHIPPED_NODE_FLAGS, startNode, submit, waitForWarmPools, waitForWorkers } from "./lib/nightshift";
 import { cleanupAll, stopChild, tempDir } from "./lib/procs";
 import {
 	failover,
@@ -149,14 +149,6 @@ function nightshiftRuns(node: NodeHandle, label: string, slots: string, client?:
 		...(client ? [{ label: `${label}, service calls`, submitter: serviceCalls(client, SUBMIT_IN_FLIGHT) }] : [])
 	];
 	return runs.map(({ label, submitter }) => ({ label, run: () => nightshiftThroughput(node, label, N, slots, submitter) }));
-}
-
-/** Another system's broker on the cluster's transporter, with no services: it only calls the scheduler. */
-async function clientBroker({ namespace }: Cluster): Promise<ServiceBroker> {
-	const broker = new ServiceBroker({ namespace, nodeID: `bench-client-${process.pid}`, transporter: { type: "NATS", options: { servers: [NATS] } }, logger: false });
-	await broker.start();
-	await broker.waitForServices("scheduler", 30_000);
-	return broker;
 }
 
 /**
@@ -373,7 +365,7 @@ async function main(): Promise<number> {
 		const bull = only.includes("bullmq") ? await startBullmq(logDir) : undefined;
 		const runs: ThroughputRun[] = [];
 		if (embedded) runs.push(...nightshiftRuns(embedded, "Nightshift embedded", `1 × ${SLOTS_PER_WORKER * WORKERS}`));
-		const client = cluster ? await clientBroker(cluster) : undefined;
+		const client = cluster ? await clientBroker(NATS, cluster.namespace) : undefined;
 		if (cluster) runs.push(...nightshiftRuns(cluster.core, "Nightshift cluster (NATS)", `${WORKERS} × ${SLOTS_PER_WORKER}`, client));
 		if (bull) runs.push(...bullmqRuns(bull));
 		try {

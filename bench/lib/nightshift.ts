@@ -1,6 +1,7 @@
 /** Starting Nightshift processes for the benchmarks (`src/main.ts` as child processes) and talking to them. */
 import fs from "node:fs";
 import path from "node:path";
+import { ServiceBroker } from "moleculer";
 import { HttpClient, freePort, waitHttpOk } from "./net";
 import { Child, ROOT, spawnNode, tempDir } from "./procs";
 import { sleep } from "./stats";
@@ -148,4 +149,12 @@ export async function runPool(total: number, inFlight: number, job: (i: number) 
 		while (next < total) await job(next++);
 	};
 	await Promise.all(Array.from({ length: Math.min(inFlight, total) }, lane));
+}
+
+/** Another system's broker on a cluster's transporter, with no services: it only calls the scheduler. */
+export async function clientBroker(transporter: string, namespace: string): Promise<ServiceBroker> {
+	const broker = new ServiceBroker({ namespace, nodeID: `bench-client-${namespace}`, transporter: { type: "NATS", options: { servers: [transporter] } }, logger: false });
+	await broker.start();
+	await broker.waitForServices("scheduler", 30_000);
+	return broker;
 }
