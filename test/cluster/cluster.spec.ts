@@ -319,7 +319,9 @@ describe("cluster (separate processes on NATS)", () => {
 		test("with another worker present, handed-back tasks move to it and never run on both at once", async () => {
 			const GRACE = 500;
 			const TASKS = 20;
-			const TASK_MILLIS = 4000;
+			// Long enough for w2 to start and be known to the core while w1's tasks still run: on a loaded machine that
+			// took over 3.5 s (with 4 s tasks, w1 then finished them itself before its SIGTERM).
+			const TASK_MILLIS = 8000;
 			let journalFile = "";
 			let analysis: JournalAnalysis | null = null;
 			await withCluster(
@@ -341,6 +343,8 @@ describe("cluster (separate processes on NATS)", () => {
 					cluster.startWorker("w2", { ...LEASE, WORKER_CONCURRENCY: TASKS });
 					await cluster.waitForWorkers(["w1", "w2"]);
 					await cluster.waitForCoreToKnow(["w1", "w2"]);
+					// The test's premise: the SIGTERM finds w1 inside every task.
+					expect((await Promise.all(ids.map(id => cluster.task(id)))).filter(t => t.status !== "running")).toEqual([]);
 
 					expect(draining.owns(w1Pid)).toBe(true);
 					const termAt = Date.now();
