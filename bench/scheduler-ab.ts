@@ -15,7 +15,7 @@
  * Example: `AB_A='{"WORKER_PREFETCH":"0"}' AB_B='{"WORKER_PREFETCH":"24"}' npm run bench:scheduler-ab`.
  */
 import type { ServiceBroker } from "moleculer";
-import { clientBroker, NodeHandle, startNode, waitForWorkers } from "./lib/nightshift";
+import { clientBroker, NodeHandle, startNode, waitForWarmPools, waitForWorkers } from "./lib/nightshift";
 import { cleanupAll, tempDir } from "./lib/procs";
 import { httpBatches, idleStartLatency, nightshiftThroughput, serviceCalls, Submitter } from "./lib/scenarios";
 
@@ -39,6 +39,7 @@ async function startSide(name: string, env: Record<string, string>, logDir: stri
 	const common = { logDir, env: nodeEnv, nodeDefaults: NODE_DEFAULTS === "1", tree: TREE };
 	if (MODE === "embedded") {
 		const node = await startNode({ ...common, name: `ab-${name}`, services: ["api", "scheduler", "browser-pool"], workerConcurrency: 16 });
+		await waitForWarmPools(node.http!);
 		return { node, submitter: httpBatches(node, 500, 4) };
 	}
 	const namespace = `ab-${process.pid}-${name}`;
@@ -46,6 +47,7 @@ async function startSide(name: string, env: Record<string, string>, logDir: stri
 	const core = await startNode({ ...cluster, name: `ab-${name}-core`, services: ["api", "scheduler"] });
 	const workers = await Promise.all([1, 2].map(i => startNode({ ...cluster, name: `ab-${name}-worker-${i}`, services: ["browser-pool"] })));
 	await waitForWorkers(core.http!, workers.map(w => w.nodeId));
+	await waitForWarmPools(core.http!);
 	if (METRIC !== "calls") return { node: core, submitter: httpBatches(core, 500, 4) };
 	const client = await clientBroker(NATS, namespace);
 	return { node: core, submitter: serviceCalls(client, 64), client };
@@ -70,11 +72,9 @@ async function main(): Promise<void> {
 }
 
 async function compare(nodes: Side[], logDir: string): Promise<void> {
-	for (const side of sides) {
-		const started = await startSide(side.name, side.env, logDir);
-		await nightshiftThroughput(started.node, "warm-up", 3000, "", started.submitter);
-		nodes.push(started);
-	}
+	for (const side of sides) nodes.push(await startSide(side.name, side.env, logDir));
+	// Warmed up once both are up: a side started later warms its Chromium (seconds of CPU) during the other's runs.
+	for (const side of nodes) await nightshiftThroughput(side.node, "warm-up", 5000, "", side.submitter);
 	const results: number[][] = [[], []];
 	for (let run = 0; run < RUNS; run++)
 		for (const i of run % 2 ? [1, 0] : [0, 1]) results[i].push(await measure(nodes[i]));
