@@ -19,7 +19,6 @@ async function run(statusIndex: boolean): Promise<number> {
 	await tasks.ensureIndex("idempotencyKey", { unique: true, sparse: true });
 	await tasks.ensureIndex("finishedAt", { sparse: true });
 	await tasks.ensureIndex("key", { sparse: true });
-	await tasks.ensureIndex("lease.expiresAt", { sparse: true });
 	const t0 = performance.now();
 	for (let b = 0; b < N; b += 500)
 		await tasks.insertMany(

@@ -81,6 +81,16 @@ class MongoStoreCollection<T extends Doc> implements Collection<T> {
 	async ensureIndex(field: string, options: IndexOptions = {}): Promise<void> {
 		await this.c.createIndex({ [field]: 1 }, { unique: options.unique, sparse: options.sparse });
 	}
+
+	async dropIndex(field: string): Promise<void> {
+		try {
+			// The name `createIndex` gives `{ [field]: 1 }`.
+			await this.c.dropIndex(`${field}_1`);
+		} catch (err: any) {
+			// 27: no such index; 26: no such collection (nothing was ever stored).
+			if (err?.code !== 27 && err?.code !== 26) throw err;
+		}
+	}
 }
 
 /** MongoDB through the official driver; the database is the one the URI names, `nightshift` if none. */

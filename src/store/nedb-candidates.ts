@@ -68,6 +68,21 @@ export function valueSetChoice(indexes: Record<string, any>, query: Query): Valu
 	return best.count * 16 <= best.index.size || !indexServes(query, others) ? best : undefined;
 }
 
+/**
+ * The documents of `ids` (each once) from the `_id` index. NeDB's `getMatching` of an array gathers them in an object
+ * keyed by id and lists its keys: most of a lease batch's lookup.
+ */
+function byIds(idIndex: any, ids: unknown[]): Doc[] {
+	const docs: Doc[] = [];
+	const seen = new Set<unknown>();
+	for (const id of ids) {
+		if (seen.has(id)) continue;
+		seen.add(id);
+		for (const doc of idIndex.tree.search(id) as Doc[]) docs.push(doc);
+	}
+	return docs;
+}
+
 const choosing = new WeakSet<object>();
 
 /** Installs `valueSetChoice` in a datastore's candidate lookup (once). */
@@ -77,14 +92,15 @@ export function chooseValueSets(db: any): void {
 	const original = db._getRawCandidates;
 	db._getRawCandidates = function (this: any, query: Query) {
 		const all = this.indexes;
-		// The hot path: a conditional update of one task by id.
-		if (isExact(query._id)) return original.call(this, query);
+		// The hot path: a conditional update of one task by id. NeDB would list the query's entries and filter them by
+		// index name first; the `_id` wins in any case (`idLast` puts it last, and NeDB takes the last).
+		if (isExact(query._id)) return all._id.tree.search(query._id);
 		const choice = valueSetChoice(all, query);
 		if (choice) return choice.index.getMatching(choice.values);
 		// A lease batch, `{status: "queued", _id: {$in: ids}}`: its ids, as NeDB would take them with no value-set index.
 		const ids = (query._id as { $in?: unknown } | undefined)?.$in;
 		if (Array.isArray(ids) && Object.keys(query).every(field => field === "_id" || !all[field] || ValueSetIndex.is(all[field])))
-			return all._id.getMatching(ids);
+			return byIds(all._id, ids);
 		// NeDB's choice, among its own indexes: hidden from it, a value-set index cannot win over an `_id` `$in`.
 		const own: Record<string, unknown> = {};
 		for (const name in all) if (!ValueSetIndex.is(all[name])) own[name] = all[name];

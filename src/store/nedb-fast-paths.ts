@@ -9,7 +9,7 @@
  *   or non-plain values) take NeDB's own way.
  * - `Index.update` removes every document from every index and inserts it again, rebalancing the tree twice, even when
  *   the indexed value did not change (the `_id` index, on every update). When it did not, the new version takes the
- *   old one's place in the tree.
+ *   old one's place in the tree; when neither version has the field of a sparse index, there is nothing to do.
  * - `model.deepCopy`, which every insert, update and find runs on each document it takes in or hands out, builds
  *   every object key by key; plain objects and arrays are copied with a spread instead (V8 clones the object's shape
  *   at once), anything else NeDB's way.
@@ -154,6 +154,8 @@ function updateInPlace(this: any, original: (this: any, ...args: any[]) => void,
 	const taken: { data: Doc[]; at: number; doc: Doc }[] = [];
 	for (const pair of pairs) {
 		const before = model.getDotValue(pair.oldDoc, fields[0]);
+		// A sparse index holds no document without the field: one that neither version has is not there to move.
+		if (before === undefined && this.sparse && model.getDotValue(pair.newDoc, fields[0]) === undefined) continue;
 		if (isScalar(before) && before === model.getDotValue(pair.newDoc, fields[0])) {
 			const data: Doc[] = this.tree.search(before);
 			const at = data.indexOf(pair.oldDoc);

@@ -280,6 +280,11 @@ class NedbCollection<T extends Doc> implements Collection<T> {
 		return this.db.ensureIndexAsync({ fieldName: field, unique: options.unique, sparse: options.sparse });
 	}
 
+	async dropIndex(field: string): Promise<void> {
+		// NeDB announces the removal in its file (`$$indexRemoved`), so a restart does not load the index again.
+		if (field !== "_id" && (this.db as any).indexes?.[field]) await this.db.removeIndexAsync(field);
+	}
+
 	/**
 	 * Installs a `ValueSetIndex` in NeDB's executor, after the writes queued before it. Not announced in the file
 	 * (`$$indexCreated`): NeDB would load it as one of its own. It is built at every start, from the documents loaded,

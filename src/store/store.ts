@@ -55,6 +55,8 @@ export interface Collection<T extends Doc = Doc> {
 	updateManyReturning(query: Query, update: Update, written: Query): Promise<T[]>;
 	deleteMany(query: Query): Promise<number>;
 	ensureIndex(field: string, options?: IndexOptions): Promise<void>;
+	/** Drops the index of `field` made by `ensureIndex`, if there is one (an index an older version made). */
+	dropIndex(field: string): Promise<void>;
 }
 
 export interface Store {

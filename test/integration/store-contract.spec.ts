@@ -120,8 +120,8 @@ function contract(name: string, make: () => Store) {
 			expect(await coll().updateManyReturning({ _id: { $in: ["a", "c"] }, status: "queued" }, { $set: { status: "x" } }, { status: "x" })).toEqual([]);
 		});
 
-		it("answers the lease sweep's range query through a sparse index on a nested field, kept up to date", async () => {
-			await coll().ensureIndex("lease.expiresAt", { sparse: true });
+		it("answers the lease sweep's range query through the status index, kept up to date", async () => {
+			await coll().ensureIndex("status", { fewValues: true });
 			const past = "2020-01-01T00:00:00.000Z";
 			await coll().insert({ _id: "old", status: "running", n: 0, tags: [], lease: { id: "x", expiresAt: past } });
 			await coll().insert({ _id: "free", status: "completed", n: 0, tags: [], lease: null });
@@ -186,6 +186,17 @@ function contract(name: string, make: () => Store) {
 			expect(await coll().count({})).toBe(model.size);
 		});
 
+		it("drops an index it made, and answers the same without it; dropping one that is not there is no error", async () => {
+			await coll().dropIndex("lease.expiresAt");
+			await coll().ensureIndex("lease.expiresAt", { sparse: true });
+			await coll().insert({ _id: "a", status: "running", n: 0, tags: [], lease: { id: "x", expiresAt: "2020-01-01T00:00:00.000Z" } });
+			await coll().dropIndex("lease.expiresAt");
+			await coll().dropIndex("lease.expiresAt");
+			await coll().insert({ _id: "b", status: "running", n: 0, tags: [], lease: { id: "y", expiresAt: "2020-01-02T00:00:00.000Z" } });
+			await coll().updateOne({ _id: "a" }, { $set: { "lease.expiresAt": "2099-01-01T00:00:00.000Z" } });
+			expect((await coll().find({ "lease.expiresAt": { $lt: "2030-01-01T00:00:00.000Z" } })).map(d => d._id)).toEqual(["b"]);
+		});
+
 		it("enforces a unique sparse index with DuplicateKeyError", async () => {
 			await coll().ensureIndex("idempotencyKey", { unique: true, sparse: true });
 			await coll().insert({ _id: "u1", status: "q", n: 0, tags: [], lease: null, idempotencyKey: "k" } as Item);
@@ -213,6 +224,33 @@ describe("store contract: NeDB files", () => {
 			await second.connect();
 			expect(await c2.findById("p1")).toMatchObject({ status: "running" });
 			await second.close();
+		} finally {
+			fs.rmSync(dir, { recursive: true, force: true });
+		}
+	});
+
+	it("does not load a dropped index again at the next start", async () => {
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nightshift-nedb-"));
+		// The collection's datastore, to see which indexes NeDB loaded from the file.
+		const open = async () => {
+			const store = createStore({ dataDir: dir });
+			const c = store.collection("persist");
+			await store.connect();
+			return { store, c, indexes: () => Object.keys((c as any).db.indexes).sort() };
+		};
+		try {
+			const first = await open();
+			await first.c.ensureIndex("lease.expiresAt", { sparse: true });
+			await first.c.insert({ _id: "p1", lease: { expiresAt: "2020-01-01T00:00:00.000Z" } });
+			await first.store.close();
+			const second = await open();
+			expect(second.indexes()).toEqual(["_id", "lease.expiresAt"]);
+			await second.c.dropIndex("lease.expiresAt");
+			await second.store.close();
+			const third = await open();
+			expect(third.indexes()).toEqual(["_id"]);
+			expect(await third.c.find({ "lease.expiresAt": { $lt: "2021-01-01T00:00:00.000Z" } })).toHaveLength(1);
+			await third.store.close();
 		} finally {
 			fs.rmSync(dir, { recursive: true, force: true });
 		}

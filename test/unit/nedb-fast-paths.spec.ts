@@ -163,6 +163,19 @@ describe("NeDB fast paths", () => {
 			expect(await db.countAsync({})).toBe(3);
 		});
 
+		it("keeps a sparse index without the documents that lack its field, through updates that add and remove it", async () => {
+			const indexed = (field: string) => (db as any).indexes[field].getAll().map((d: any) => `${d._id}:${d.n}`).sort();
+			await db.updateAsync({}, { $inc: { n: 1 } }, { multi: true });
+			expect(indexed("key")).toEqual(["a:2", "b:2"]);
+			await db.updateAsync({ _id: "c" }, { $set: { key: "k2" } });
+			expect(indexed("key")).toEqual(["a:2", "b:2", "c:2"]);
+			await db.updateAsync({ _id: "a" }, { $unset: { key: true } });
+			await db.updateAsync({}, { $inc: { n: 1 } }, { multi: true });
+			expect(indexed("key")).toEqual(["b:3", "c:3"]);
+			expect((await db.findAsync({ key: "k2" })).map((d: any) => d._id)).toEqual(["c"]);
+			expect(indexed("code")).toEqual(["a:3", "b:3"]);
+		});
+
 		it("rolls every index back when a unique constraint refuses an update", async () => {
 			await expect(db.updateAsync({ _id: "b" }, { $set: { code: "A", n: 9 } })).rejects.toMatchObject({ errorType: "uniqueViolated" });
 			expect(await db.findOneAsync({ _id: "b" })).toMatchObject({ code: "B", n: 1 });
