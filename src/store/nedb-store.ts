@@ -108,8 +108,9 @@ function groupCommit(db: Datastore<any>): GroupAppender | null {
 	db.on("compaction.done", () => appender.closeFile());
 	persistence.persistNewStateAsync = async (docs: object[]) => {
 		if (persistence.inMemoryOnly) return;
+		// No serialization hook is set (`NedbStore.collection`): NeDB's async identity hook cost a promise per line.
 		let lines = "";
-		for (const doc of docs) lines += (await persistence.afterSerialization(serialize(doc))) + "\n";
+		for (const doc of docs) lines += serialize(doc) + "\n";
 		if (lines) appender.add(lines);
 	};
 	return appender;
@@ -151,22 +152,32 @@ class NedbCollection<T extends Doc> implements Collection<T> {
 	}
 
 	async insert(doc: T): Promise<T> {
-		try {
-			return this.durable((await this.db.insertAsync(doc)) as T);
-		} catch (err: any) {
-			if (err?.errorType === "uniqueViolated") throw new DuplicateKeyError(err.message);
-			throw err;
-		}
+		await this.insertStored(doc);
+		return doc;
 	}
 
 	async insertMany(docs: T[]): Promise<T[]> {
-		if (docs.length === 0) return [];
+		if (docs.length > 0) await this.insertStored(docs);
+		return docs;
+	}
+
+	/**
+	 * NeDB's `insertAsync`, less the copy of the stored documents it answers with: the caller's own documents say the
+	 * same (they carry their `_id`, and the store keeps a copy of them, not them), and a submit never reads the answer.
+	 */
+	private async insertStored(docs: T | T[]): Promise<void> {
+		const db = this.db as any;
 		try {
-			return this.durable((await this.db.insertAsync(docs as any)) as unknown as T[]);
+			await db.executor.pushAsync(async () => {
+				const prepared = db._prepareDocumentForInsertion(docs);
+				db._insertInCache(prepared);
+				await db.persistence.persistNewStateAsync(Array.isArray(prepared) ? prepared : [prepared]);
+			});
 		} catch (err: any) {
 			if (err?.errorType === "uniqueViolated") throw new DuplicateKeyError(err.message);
 			throw err;
 		}
+		await this.durable(undefined);
 	}
 
 	findById(id: string): Promise<T | null> {

@@ -40,6 +40,20 @@ function contract(name: string, make: () => Store) {
 			expect(some.map(d => d.n).sort()).toEqual([1, 4]);
 		});
 
+		it("stores a copy of what it inserts: changing the caller's objects afterwards changes nothing stored", async () => {
+			const one: Item = { _id: "c1", status: "queued", n: 1, tags: ["a"], lease: { id: "x", expiresAt: "2030-01-01T00:00:00.000Z" } };
+			const many: Item[] = [{ _id: "c2", status: "queued", n: 2, tags: ["b"], lease: null }];
+			const answered = [await coll().insert(one), ...(await coll().insertMany(many))];
+			for (const doc of [one, ...many, ...answered]) {
+				doc.n = 99;
+				doc.tags.push("changed");
+				if (doc.lease) doc.lease.id = "changed";
+			}
+			expect(await coll().findById("c1")).toMatchObject({ n: 1, tags: ["a"], lease: { id: "x" } });
+			expect(await coll().findById("c2")).toMatchObject({ n: 2, tags: ["b"] });
+			expect(await coll().count({ n: 99 })).toBe(0);
+		});
+
 		it("pages in _id order both ways, with a filter, skip, limit and projection, and counts everything", async () => {
 			// Inserted out of order, with updates after: the order is the ids', not the insertion's or the updates'.
 			const ids = ["k07", "k02", "k09", "k04", "k01", "k08", "k03", "k06", "k05"];
