@@ -9,9 +9,10 @@
  * run that side from another checkout, e.g. a `git worktree` of the base commit with `node_modules` linked (default:
  * `{}`);
  * AB_MODE — `embedded` (one process, 16 slots) or `cluster` (core + 2 workers × 8 slots on NATS; default);
- * AB_METRIC — `throughput` (batches of 500 no-op tasks, 10,000 a run; default), `calls` (cluster only: one
- * `scheduler.submit` call per task from a client broker on NATS, 64 in flight, 10,000 a run) or `idle` (queued →
- * started p50, 40 tasks one at a time a run); AB_RUNS — runs per side (default 6).
+ * AB_METRIC — `throughput` (batches of 500 no-op tasks, AB_N a run; default), `calls` (cluster only: one
+ * `scheduler.submit` call per task from a client broker on NATS, 64 in flight, AB_N a run) or `idle` (queued →
+ * started p50, 40 tasks one at a time a run); AB_RUNS — runs per side (default 6); AB_N — tasks a throughput run
+ * (default 10,000: about a second, short beside this machine's drift; longer runs average more of it).
  * Example: `AB_A='{"WORKER_PREFETCH":"0"}' AB_B='{"WORKER_PREFETCH":"24"}' npm run bench:scheduler-ab`.
  */
 import type { ServiceBroker } from "moleculer";
@@ -22,6 +23,7 @@ import { httpBatches, idleStartLatency, nightshiftThroughput, serviceCalls, Subm
 const MODE = process.env.AB_MODE ?? "cluster";
 const METRIC = process.env.AB_METRIC ?? "throughput";
 const RUNS = Math.max(1, Number(process.env.AB_RUNS ?? 6));
+const N = Math.max(100, Number(process.env.AB_N ?? 10000));
 const NATS = process.env.BENCH_NATS ?? "nats://127.0.0.1:4222";
 const sides = [
 	{ name: "A", env: JSON.parse(process.env.AB_A ?? "{}") as Record<string, string> },
@@ -55,7 +57,7 @@ async function startSide(name: string, env: Record<string, string>, logDir: stri
 
 async function measure({ node, submitter }: Side): Promise<number> {
 	if (METRIC === "idle") return (await idleStartLatency(node, 40, 20)).submitToStarted.p50;
-	return (await nightshiftThroughput(node, "ab", 10000, "", submitter)).tasksPerSec;
+	return (await nightshiftThroughput(node, "ab", N, "", submitter)).tasksPerSec;
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
