@@ -168,11 +168,14 @@ class NedbCollection<T extends Doc> implements Collection<T> {
 	private async insertStored(docs: T | T[]): Promise<void> {
 		const db = this.db as any;
 		try {
-			await db.executor.pushAsync(async () => {
-				const prepared = db._prepareDocumentForInsertion(docs);
-				db._insertInCache(prepared);
-				await db.persistence.persistNewStateAsync(Array.isArray(prepared) ? prepared : [prepared]);
-			});
+			// NeDB's own way if the internals it is made of changed.
+			if (typeof db._prepareDocumentForInsertion !== "function" || typeof db._insertInCache !== "function") await this.db.insertAsync(docs as any);
+			else
+				await db.executor.pushAsync(async () => {
+					const prepared = db._prepareDocumentForInsertion(docs);
+					db._insertInCache(prepared);
+					await db.persistence.persistNewStateAsync(Array.isArray(prepared) ? prepared : [prepared]);
+				});
 		} catch (err: any) {
 			if (err?.errorType === "uniqueViolated") throw new DuplicateKeyError(err.message);
 			throw err;
