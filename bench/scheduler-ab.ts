@@ -19,6 +19,7 @@ import type { ServiceBroker } from "moleculer";
 import { clientBroker, NodeHandle, startNode, waitForWarmPools, waitForWorkers } from "./lib/nightshift";
 import { cleanupAll, tempDir } from "./lib/procs";
 import { httpBatches, idleStartLatency, nightshiftThroughput, serviceCalls, Submitter } from "./lib/scenarios";
+import { median } from "./lib/stats";
 
 const MODE = process.env.AB_MODE ?? "cluster";
 const METRIC = process.env.AB_METRIC ?? "throughput";
@@ -59,8 +60,6 @@ async function measure({ node, submitter }: Side): Promise<number> {
 	if (METRIC === "idle") return (await idleStartLatency(node, 40, 20)).submitToStarted.p50;
 	return (await nightshiftThroughput(node, "ab", N, "", submitter)).tasksPerSec;
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
 
 async function main(): Promise<void> {
 	const logDir = tempDir("nightshift-ab-logs", process.env.BENCH_KEEP_LOGS === "1");

@@ -8,6 +8,9 @@ export function percentile(values: number[], p: number): number {
 	return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
 }
 
+/** The middle value of a sample (the lower of the two middle ones for an even count): runs compared side by side. */
+export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
+
 export interface Summary {
 	n: number;
 	p50: number;

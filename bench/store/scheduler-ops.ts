@@ -15,13 +15,12 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { median } from "../lib/stats";
 
 const ROOT = path.resolve(__dirname, "../..");
 const TASKS = 10_000;
 const RUNS = 8;
 const WARM_RUNS = 3;
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
 
 /** One side: CPU microseconds per task of each run, in this process, from the modules of `tree`. */
 async function child(tree: string): Promise<void> {
