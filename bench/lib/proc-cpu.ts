@@ -32,15 +32,21 @@ export function snapshot(): Map<string, { kind: string; millis: number }> {
 		if (!/^\d+$/.test(pid)) continue;
 		const kind = kindOf(pid);
 		if (!kind) continue;
-		try {
-			const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-			const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-			out.set(pid, { kind, millis: (Number(f[11]) + Number(f[12])) * TICK_MILLIS });
-		} catch {
-			/* gone */
-		}
+		const millis = cpuMillisOf(Number(pid));
+		if (millis !== undefined) out.set(pid, { kind, millis });
 	}
 	return out;
+}
+
+/** CPU milliseconds (user + system) one process has used so far; undefined once it is gone. */
+export function cpuMillisOf(pid: number): number | undefined {
+	try {
+		const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+		const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+		return (Number(f[11]) + Number(f[12])) * TICK_MILLIS;
+	} catch {
+		return undefined;
+	}
 }
 
 /** CPU milliseconds by kind between two snapshots (processes started in between count from zero). */
