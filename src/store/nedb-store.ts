@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import Datastore from "@seald-io/nedb";
+import { CompactionTarget, compactOnline } from "./nedb-compaction";
 import { installNedbFastPaths } from "./nedb-fast-paths";
 import { chooseValueSets, documentCount, indexServes, pageOf, valueSetChoice, valuesAsked } from "./nedb-candidates";
 import { ValueSetIndex } from "./value-set-index";
@@ -41,8 +42,10 @@ function idLast(query: Query): Query {
  * moment describe documents the compacted file already holds; appending them again is harmless, NeDB keeps the last
  * line of each document.
  */
-class GroupAppender {
+class GroupAppender implements CompactionTarget {
 	private lines = "";
+	/** Lines added since an online compaction took its snapshot (`compactOnline`); undefined when none runs. */
+	private captured: string | undefined;
 	private waiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
 	private scheduled = false;
 	private fd: number | undefined;
@@ -54,6 +57,7 @@ class GroupAppender {
 
 	add(lines: string): void {
 		this.lines += lines;
+		if (this.captured !== undefined) this.captured += lines;
 		if (!this.scheduled) {
 			this.scheduled = true;
 			setImmediate(() => this.flush());
@@ -82,6 +86,17 @@ class GroupAppender {
 			return;
 		}
 		for (const w of waiters) w.resolve();
+	}
+
+	startCapture(): void {
+		this.captured = "";
+	}
+
+	endCapture(): string {
+		this.flush();
+		const captured = this.captured ?? "";
+		this.captured = undefined;
+		return captured;
 	}
 
 	closeFile(): void {
@@ -139,11 +154,25 @@ function inKeyOrder(root: TreeNode, descending: boolean, visit: (doc: Doc) => bo
 }
 
 class NedbCollection<T extends Doc> implements Collection<T> {
+	private compacting: Promise<void> | undefined;
+
 	constructor(
 		readonly db: Datastore<T>,
 		/** Null for a collection in memory. */
 		readonly appender: GroupAppender | null
 	) {}
+
+	/** Rewrites the file with one line per document while operations go on (`compactOnline`); one at a time. */
+	compact(): Promise<void> {
+		if (!this.appender) return Promise.resolve();
+		this.compacting ??= compactOnline(this.db, this.appender).finally(() => (this.compacting = undefined));
+		return this.compacting;
+	}
+
+	/** Resolves once a compaction under way has ended, however it ended. */
+	compactionEnded(): Promise<void> {
+		return this.compacting?.catch(() => undefined) ?? Promise.resolve();
+	}
 
 	/** Answers `value` once the lines of the write that produced it are in the file. */
 	private async durable<V>(value: V): Promise<V> {
@@ -321,17 +350,31 @@ export class NedbStore implements Store {
 	readonly kind = "nedb" as const;
 	private readonly collections = new Map<string, NedbCollection<any>>();
 	private readonly appenders: GroupAppender[] = [];
+	private compactionTimer: NodeJS.Timeout | undefined;
 
 	constructor(private readonly dir: string | null) {}
 
 	async connect(): Promise<void> {
 		if (this.dir) fs.mkdirSync(this.dir, { recursive: true });
 		await Promise.all([...this.collections.values()].map(c => c.db.loadDatabaseAsync()));
+		if (this.dir) {
+			// NeDB's own autocompaction holds every operation of the collection while it rewrites the file.
+			this.compactionTimer = setInterval(() => this.compactAll(), COMPACTION_INTERVAL_MILLIS);
+			this.compactionTimer.unref();
+		}
+	}
+
+	/** Compacts every collection's file, one after another; a failure leaves that file as it was until next time. */
+	private async compactAll(): Promise<void> {
+		for (const c of this.collections.values())
+			await c.compact().catch((err: Error) => process.emitWarning(`NeDB compaction of ${(c.db as any).persistence.filename} failed: ${err.message}`));
 	}
 
 	async close(): Promise<void> {
+		clearInterval(this.compactionTimer);
 		for (const c of this.collections.values()) {
-			c.db.stopAutocompaction();
+			// A compaction under way ends first: its last step writes to the file.
+			await c.compactionEnded();
 			// Wait for queued writes: the executor runs in order, so this resolves after them.
 			await c.db.countAsync({});
 		}
@@ -353,7 +396,6 @@ export class NedbStore implements Store {
 			);
 			let appender: GroupAppender | null = null;
 			if (this.dir) {
-				db.setAutocompactionInterval(COMPACTION_INTERVAL_MILLIS);
 				appender = groupCommit(db);
 				if (appender) this.appenders.push(appender);
 			}

@@ -1,27 +1,8 @@
 import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { NedbStore } from "../../src/store/nedb-store";
-
-interface Item {
-	_id: string;
-	n: number;
-}
+import { nedbFilesDir } from "../helpers/nedb-files";
 
 describe("NeDB files: writes appended once per turn through one descriptor", () => {
-	let dir: string;
-	beforeEach(() => {
-		dir = fs.mkdtempSync(path.join(os.tmpdir(), "nightshift-nedb-"));
-	});
-	afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-	/** A store on `dir` with its `items` collection loaded, and that collection's file. */
-	async function openItems() {
-		const store = new NedbStore(dir);
-		const items = store.collection<Item>("items");
-		await store.connect();
-		return { store, items, file: path.join(dir, "items.db") };
-	}
+	const { openItems } = nedbFilesDir("nightshift-nedb-");
 
 	it("keeps every write across a compaction (the file is replaced) and a reopen", async () => {
 		const { store, items, file } = await openItems();
