@@ -93,6 +93,12 @@ export const CONFIG_SCHEMA = {
 		int(0, 10000),
 		"Most tasks a worker leases ahead of its free slots, used only while tasks end faster than a lease round trip (slots × round trip ÷ task duration); 0: none."
 	),
+	workerNice: option(
+		"WORKER_NICE",
+		10,
+		int(0, 19),
+		"CPU priority (nice) of a node that runs only `browser-pool` (and `resource-guard`), and of the Chromium it starts: background work yields the CPU to the scheduler, the gateway and anything else on the same machine. 0 leaves it as started."
+	),
 	leaseMillis: option(
 		"LEASE_MILLIS",
 		3000,

@@ -2,6 +2,7 @@ import { ServiceBroker } from "moleculer";
 import { brokerOptions } from "../moleculer.config";
 import { SERVICE_SCHEMAS } from "../services";
 import { loadConfig } from "./config";
+import { isBackgroundNode, lowerCpuPriority } from "./cpu-priority";
 
 /** Starts a broker with the services `SERVICES` names; `--repl` opens the REPL on it. */
 async function main(): Promise<void> {
@@ -9,6 +10,8 @@ async function main(): Promise<void> {
 	const unknown = config.services.filter(name => !SERVICE_SCHEMAS[name]);
 	if (unknown.length > 0)
 		throw new Error(`SERVICES names unknown services: ${unknown.join(", ")} (known: ${Object.keys(SERVICE_SCHEMAS).join(", ")})`);
+	// Before the broker starts its Chromium: the browsers inherit the priority.
+	if (config.workerNice > 0 && isBackgroundNode(config.services)) lowerCpuPriority(config.workerNice);
 	const broker = new ServiceBroker(brokerOptions(config));
 	for (const name of config.services) broker.createService(SERVICE_SCHEMAS[name]);
 

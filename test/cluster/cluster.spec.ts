@@ -6,6 +6,7 @@
  *
  * Needs NATS at nats://127.0.0.1:4222 (NIGHTSHIFT_TEST_NATS overrides). Run: `npx jest test/cluster`.
  */
+import fs from "node:fs";
 import path from "node:path";
 import { destroyAllClusters, TaskView, waitFor, withCluster } from "../helpers/cluster";
 import { analyzeJournal, JournalAnalysis, openExecutions, readJournal } from "./journal";
@@ -28,6 +29,16 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
 		})
 	);
 	return out;
+}
+
+/** The nice values of a process's threads (field 19 of each `/proc/<pid>/task/<tid>/stat`). */
+function threadNiceValues(pid: number): Set<number> {
+	const values = new Set<number>();
+	for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+		const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+		values.add(Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]));
+	}
+	return values;
 }
 
 const outcomes = (t: TaskView) => t.history.map(h => `${h.nodeId}#${h.attempt}:${h.outcome}`).join(", ");
@@ -65,6 +76,10 @@ describe("cluster (separate processes on NATS)", () => {
 				// case, with its own test below.)
 				await cluster.waitForCoreToKnow([VICTIM, SURVIVOR]);
 				const victimPid = workers.get(VICTIM)!.pid!;
+				// Browser work yields the CPU to the core on a shared machine (WORKER_NICE, default 10): every thread of a
+				// worker, none of the core's.
+				expect(threadNiceValues(victimPid)).toEqual(new Set([10]));
+				expect(threadNiceValues(cluster.core!.child.pid!)).toEqual(new Set([0]));
 
 				const ids: string[] = [];
 				const submit = async (n: number) => {
