@@ -8,7 +8,8 @@
  * BENCH_KEEP_LOGS=1 (keep the child processes' logs), BENCH_ONLY (comma list of phases: embedded,memory,cluster,bullmq),
  * BENCH_CHILD_FLAGS (extra node flags for every Nightshift child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
  * BENCH_ROUNDS (rounds of the throughput runs, default 3: every peer once a round, in a rotating order; medians
- * reported, every round listed).
+ * reported, every round listed), BENCH_BULLMQ_NICE (BullMQ's worker processes at this CPU priority, as Nightshift's
+ * browser-pool nodes run at WORKER_NICE; default: as started).
  * Needs Redis on 127.0.0.1:6379 and NATS on 127.0.0.1:4222. Results and their reading are kept in BENCHMARKS.md.
  */
 import os from "node:os";

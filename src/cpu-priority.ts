@@ -10,16 +10,17 @@ export function isBackgroundNode(services: readonly string[]): boolean {
 }
 
 /**
- * Lowers this process's CPU priority to `nice`, where it is higher (a process may lower its own priority, not raise
- * it). Linux keeps the nice value per thread: every thread running now is set, and threads and processes started
- * later (libuv's pool, Chromium) inherit it from the thread that starts them. Answers the threads it set.
+ * Lowers a process's CPU priority (this one's by default) to `nice`, where it is higher (a process may lower its
+ * priority, not raise it). Linux keeps the nice value per thread: every thread running now is set, and threads and
+ * processes started later (libuv's pool, Chromium) inherit it from the thread that starts them. Answers the threads
+ * it set.
  */
-export function lowerCpuPriority(nice: number): number {
+export function lowerCpuPriority(nice: number, pid: number | "self" = "self"): number {
 	let threads: number[];
 	try {
-		threads = fs.readdirSync("/proc/self/task").map(Number);
+		threads = fs.readdirSync(`/proc/${pid}/task`).map(Number);
 	} catch {
-		threads = [0]; // no /proc: this thread, which starts the others
+		threads = [pid === "self" ? 0 : pid]; // no /proc: the main thread, which starts the others
 	}
 	let set = 0;
 	for (const tid of threads) {

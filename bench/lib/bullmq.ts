@@ -1,6 +1,7 @@
 /** The BullMQ side of the throughput comparison: two worker processes on the local Redis, no-op jobs. */
 import { Queue } from "bullmq";
 import { runPool } from "./nightshift";
+import { lowerCpuPriority } from "../../src/cpu-priority";
 import { Child, spawnNode, stopChild } from "./procs";
 import { sleep } from "./stats";
 
@@ -19,6 +20,8 @@ export interface ThroughputResult {
 	/** Every round's rate when the run was repeated (this result is the median round's). */
 	rounds?: number[];
 }
+
+const WORKER_NICE = Number(process.env.BENCH_BULLMQ_NICE ?? 0);
 
 export class BullmqBench {
 	readonly queueName = `nightshift-bench-${process.pid}-${Date.now().toString(36)}`;
@@ -57,6 +60,9 @@ export class BullmqBench {
 					})
 			)
 		);
+		// BENCH_BULLMQ_NICE: the workers at the CPU priority Nightshift's browser-pool nodes take (WORKER_NICE), for a
+		// peer tuned the same way; Redis stays as the system runs it.
+		if (WORKER_NICE > 0) for (const w of this.workers) lowerCpuPriority(WORKER_NICE, w.pid);
 	}
 
 	/** Warms up the workers and the connection with `n` jobs. */
@@ -98,7 +104,7 @@ export class BullmqBench {
 		const totalMillis = performance.now() - t0;
 		await submitting;
 		return {
-			label,
+			label: WORKER_NICE > 0 ? `${label}, workers at nice ${WORKER_NICE}` : label,
 			n,
 			concurrency: `${this.workerProcesses} × ${this.concurrencyPerWorker}`,
 			submitPath: mode === "bulk" ? "`queue.addBulk` (chunks of 1000)" : `\`queue.add\`, ${inFlight} in flight`,
