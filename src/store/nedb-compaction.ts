@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import type Datastore from "@seald-io/nedb";
+import { indexLines, serialize } from "./nedb-lines";
 
 /** Documents serialized between two yields to the event loop: about a millisecond of work. */
 export const COMPACTION_CHUNK_DOCS = 500;
@@ -38,18 +39,9 @@ export async function compactOnline(db: Datastore<any>, target: CompactionTarget
 	const filename: string = internal.persistence.filename;
 	const fileMode: number | undefined = internal.persistence.modes?.fileMode;
 	const temp = `${filename}~`;
-	const snapshot: { docs: object[]; indexes: object[] } = await internal.executor.pushAsync(async () => {
+	const snapshot: { docs: object[]; indexes: string[] } = await internal.executor.pushAsync(async () => {
 		target.startCapture();
-		return {
-			docs: internal.getAllData(),
-			// As NeDB writes them: every index but `_id`, which is always there.
-			indexes: Object.keys(internal.indexes)
-				.filter(field => field !== "_id")
-				.map(field => {
-					const index = internal.indexes[field];
-					return { $$indexCreated: { fieldName: index.fieldName, unique: index.unique, sparse: index.sparse } };
-				})
-		};
+		return { docs: internal.getAllData(), indexes: indexLines(db) };
 	});
 	let committed = false;
 	let fd: number | undefined;
@@ -57,11 +49,11 @@ export async function compactOnline(db: Datastore<any>, target: CompactionTarget
 		fd = fs.openSync(temp, "w", fileMode);
 		for (let from = 0; from < snapshot.docs.length; from += chunkDocs) {
 			let lines = "";
-			for (const doc of snapshot.docs.slice(from, from + chunkDocs)) lines += JSON.stringify(doc) + "\n";
+			for (const doc of snapshot.docs.slice(from, from + chunkDocs)) lines += serialize(doc) + "\n";
 			fs.writeFileSync(fd, lines, "utf8");
 			await new Promise(resolve => setImmediate(resolve));
 		}
-		fs.writeFileSync(fd, snapshot.indexes.map(line => JSON.stringify(line) + "\n").join(""), "utf8");
+		fs.writeFileSync(fd, snapshot.indexes.map(line => line + "\n").join(""), "utf8");
 		// The bulk reaches the disk off the event loop; the last step's own fsync then has only the tail to write.
 		await promisify(fs.fsync)(fd);
 		await internal.executor.pushAsync(async () => {

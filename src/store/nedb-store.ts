@@ -3,6 +3,7 @@ import path from "node:path";
 import Datastore from "@seald-io/nedb";
 import { CompactionTarget, compactOnline } from "./nedb-compaction";
 import { installNedbFastPaths } from "./nedb-fast-paths";
+import { serialize } from "./nedb-lines";
 import { chooseValueSets, documentCount, indexServes, pageOf, valueSetChoice, valuesAsked } from "./nedb-candidates";
 import { ValueSetIndex } from "./value-set-index";
 import { Collection, Doc, DuplicateKeyError, FindOptions, IndexOptions, Query, Store, Update } from "./store";
@@ -104,15 +105,6 @@ class GroupAppender implements CompactionTarget {
 		fs.closeSync(this.fd);
 		this.fd = undefined;
 	}
-}
-
-/**
- * Stored documents are plain JSON (timestamps are ISO strings, see `src/time.ts`), so a line is `JSON.stringify` of
- * the document: NeDB's own serializer gives the same text through a replacer called for every key (it turns `Date`
- * objects into `{$$date}`, which these documents never hold), at several times the cost.
- */
-function serialize(doc: object): string {
-	return JSON.stringify(doc);
 }
 
 /** Routes NeDB's persistence of one datastore through a `GroupAppender`; answers it (null when NeDB changed). */
