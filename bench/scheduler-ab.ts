@@ -108,10 +108,8 @@ async function compare(nodes: Side[], logDir: string): Promise<void> {
 	const ratios = results[1].map((b, run) => b / results[0][run]);
 	console.log(`B ÷ A run by run: ${ratios.map(r => r.toFixed(2)).join(" / ")}; median ${median(ratios).toFixed(2)}`);
 	// CPU per task moves less with the machine's drift than the rate does (10 ms ticks: ~1 % of a 10,000-task run).
-	const cpuRows: [string, (r: Run) => number][] = [
-		[`${MODE === "cluster" ? "core" : "node"} CPU µs a task`, r => r.coreMicros],
-		...(MODE === "cluster" ? [["all nodes' CPU µs a task", (r: Run) => r.allMicros] as [string, (r: Run) => number]] : [])
-	];
+	const cpuRows: [string, (r: Run) => number][] = [[`${MODE === "cluster" ? "core" : "node"} CPU µs a task`, r => r.coreMicros]];
+	if (MODE === "cluster") cpuRows.push(["all nodes' CPU µs a task", r => r.allMicros]);
 	for (const [label, of] of cpuRows) {
 		const [a, b] = runs.map(side => side.map(of));
 		console.log(`${label}: A ${median(a).toFixed(1)} (${a.map(v => v.toFixed(0)).join(" / ")}), B ${median(b).toFixed(1)} (${b.map(v => v.toFixed(0)).join(" / ")}); B ÷ A median ${median(b.map((v, i) => v / a[i])).toFixed(2)}`);

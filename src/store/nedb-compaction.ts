@@ -22,8 +22,8 @@ export interface CompactionTarget {
  *
  * NeDB's own compaction runs inside its executor: every store operation waits until the whole file is serialized
  * and written, and the serialization (a replacer call per key, a promise per line) blocks the event loop. At 100,000
- * tasks that was 1.7 s with no store operation answered, 0.85 s of it with nothing answered at all, every
- * `COMPACTION_INTERVAL_MILLIS`.
+ * tasks that was 1.2 s with no store operation answered, 0.5 s of it with nothing answered at all, every
+ * `COMPACTION_INTERVAL_MILLIS` (`bench/store/compaction.ts`).
  *
  * Here the executor is held only twice, briefly:
  * 1. to take the list of stored documents (NeDB replaces a document on update, never changes it, so the list stays
