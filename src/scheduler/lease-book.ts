@@ -17,8 +17,11 @@ export interface LeaseInfo {
 	unconfirmed?: boolean;
 }
 
+/** The fields of a running task's document that say what its lease is. */
+export type LeasedFields = Pick<TaskDoc, "lease" | "attempts" | "maxAttempts" | "type" | "cancelRequested">;
+
 /** What a running task's stored document says of its lease. */
-export function leaseInfoOf(doc: TaskDoc): LeaseInfo {
+export function leaseInfoOf(doc: LeasedFields): LeaseInfo {
 	return {
 		lease: { ...doc.lease! },
 		attempt: doc.attempts,
@@ -51,7 +54,7 @@ export class LeaseBook {
 	}
 
 	/** Records the lease a running task's document holds; `unconfirmed` when it went to a held lease call. */
-	track(doc: TaskDoc, unconfirmed = false): void {
+	track(doc: LeasedFields & Pick<TaskDoc, "_id">, unconfirmed = false): void {
 		const info = leaseInfoOf(doc);
 		if (unconfirmed) info.unconfirmed = true;
 		this.leases.set(doc._id, info);

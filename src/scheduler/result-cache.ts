@@ -80,7 +80,7 @@ export class TaskResults {
 	}
 
 	/** Keeps a completed task's result, if its type caches results. */
-	async store(doc: TaskDoc, result: unknown): Promise<void> {
+	async store(doc: Pick<TaskDoc, "type" | "payload" | "profileId">, result: unknown): Promise<void> {
 		const key = this.keyOf(doc);
 		if (key === undefined) return;
 		const ttl = this.registry.get(doc.type).definition.cache?.ttlMillis ?? this.defaultTtlMillis;

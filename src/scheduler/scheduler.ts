@@ -82,6 +82,10 @@ function reportedBy(doc: TaskDoc, leaseId: string): boolean {
 }
 
 const SUMMARY_PROJECTION = { log: 0, history: 0 } as const;
+/** What a lease reads of the tasks it grants (its answer to the worker, the lease book, `task.started`). */
+const LEASED_FIELDS = { type: 1, payload: 1, attempts: 1, maxAttempts: 1, timeoutMillis: 1, profileId: 1, lease: 1, cancelRequested: 1 } as const;
+/** What a finish reads of the task it ended (events, the result cache, settling). */
+const FINISHED_FIELDS = { type: 1, payload: 1, profileId: 1, status: 1, attempts: 1, cron: 1, durationMillis: 1 } as const;
 const DEFAULT_LIST_LIMIT = 50;
 const HOUR_MILLIS = 3600_000;
 
@@ -356,7 +360,7 @@ export class Scheduler {
 			startedAt: iso(now),
 			expiresAt: iso(now + this.options.leaseMillis)
 		};
-		let docs: TaskDoc[];
+		let docs: Pick<TaskDoc, keyof typeof LEASED_FIELDS | "_id">[];
 		try {
 			docs = await this.tasks.updateManyReturning(
 				{ _id: { $in: ids }, status: "queued" },
@@ -366,7 +370,8 @@ export class Scheduler {
 					$unset: { step: true },
 					$inc: { attempts: 1 }
 				},
-				{ _id: { $in: ids }, "lease.id": lease.id }
+				{ _id: { $in: ids }, "lease.id": lease.id },
+				LEASED_FIELDS
 			);
 		} catch (err) {
 			this.host.logger.error("lease write failed; the tasks stay queued", { ids, err });
@@ -473,7 +478,8 @@ export class Scheduler {
 
 		const doc = await this.tasks.updateOne(
 			{ _id: report.id, status: "running", "lease.id": report.leaseId },
-			{ $set: set, $push: push }
+			{ $set: set, $push: push },
+			FINISHED_FIELDS
 		);
 		if (!doc) {
 			// Lost between the read and the write, or a resent report that raced its first copy.
@@ -655,7 +661,7 @@ export class Scheduler {
 	}
 
 	/** After a final state: free the key and type slot, fail what depended on a failure, chain a recurring task. */
-	private async settle(doc: TaskDoc, completed: boolean): Promise<void> {
+	private async settle(doc: Pick<TaskDoc, "_id" | "status" | "cron">, completed: boolean): Promise<void> {
 		const dependants = this.index.finish(doc._id, completed);
 		for (const id of dependants) await this.failForDependency(id, doc._id);
 		if (doc.cron && doc.status !== "cancelled") await this.scheduleNextOccurrence(doc);
@@ -680,7 +686,10 @@ export class Scheduler {
 		await this.settle(doc, false);
 	}
 
-	private async scheduleNextOccurrence(doc: TaskDoc): Promise<void> {
+	/** `ended` may hold only some fields of the occurrence that ended: the next one is made from all of them. */
+	private async scheduleNextOccurrence(ended: Pick<TaskDoc, "_id">): Promise<void> {
+		const doc = await this.tasks.findById(ended._id);
+		if (!doc) return;
 		const occurrence = nextOccurrence(doc);
 		await this.tasks.insert(occurrence);
 		await this.announceQueued(occurrence, new Map());
@@ -743,7 +752,7 @@ export class Scheduler {
 		return true;
 	}
 
-	private emitFailed(doc: TaskDoc, error: TaskFailure, willRetry: boolean, retryAfter: number, timestamp: string) {
+	private emitFailed(doc: Pick<TaskDoc, "_id" | "type" | "attempts">, error: TaskFailure, willRetry: boolean, retryAfter: number, timestamp: string) {
 		this.host.emit(EVENTS.TASK_FAILED, {
 			taskId: doc._id,
 			taskType: doc.type,

@@ -1,6 +1,6 @@
 import { Collection as MongoCollection, Db, MongoClient, MongoNetworkError, MongoServerError, MongoServerSelectionError } from "mongodb";
 import { StoreUnavailableError } from "../errors";
-import { Collection, Doc, DuplicateKeyError, FindOptions, IndexOptions, Query, Store, Update } from "./store";
+import { Collection, Doc, DuplicateKeyError, FindOptions, IndexOptions, Projection, Query, Store, Update } from "./store";
 
 const DUPLICATE_KEY = 11000;
 
@@ -59,8 +59,8 @@ class MongoStoreCollection<T extends Doc> implements Collection<T> {
 		return reachable(this.c.countDocuments(query));
 	}
 
-	updateOne(query: Query, update: Update): Promise<T | null> {
-		return reachable(this.c.findOneAndUpdate(query, update as any, { returnDocument: "after" }) as Promise<T | null>);
+	updateOne(query: Query, update: Update, fields?: Projection): Promise<T | null> {
+		return reachable(this.c.findOneAndUpdate(query, update as any, { returnDocument: "after", ...(fields ? { projection: fields } : {}) }) as Promise<T | null>);
 	}
 
 	async updateMany(query: Query, update: Update): Promise<number> {
@@ -68,9 +68,9 @@ class MongoStoreCollection<T extends Doc> implements Collection<T> {
 		return res.modifiedCount;
 	}
 
-	async updateManyReturning(query: Query, update: Update, written: Query): Promise<T[]> {
+	async updateManyReturning(query: Query, update: Update, written: Query, fields?: Projection): Promise<T[]> {
 		await this.updateMany(query, update);
-		return this.find(written);
+		return this.find(written, fields ? { projection: fields } : {});
 	}
 
 	async deleteMany(query: Query): Promise<number> {

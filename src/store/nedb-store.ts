@@ -6,7 +6,7 @@ import { installNedbFastPaths } from "./nedb-fast-paths";
 import { serialize } from "./nedb-lines";
 import { chooseValueSets, documentCount, indexServes, pageOf, valueSetChoice, valuesAsked } from "./nedb-candidates";
 import { ValueSetIndex } from "./value-set-index";
-import { Collection, Doc, DuplicateKeyError, FindOptions, IndexOptions, Query, Store, Update } from "./store";
+import { Collection, Doc, DuplicateKeyError, FindOptions, IndexOptions, Projection, Query, Store, Update } from "./store";
 
 // NeDB's internals that `pageById` reads a page with, as its own cursor does.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -121,6 +121,14 @@ function groupCommit(db: Datastore<any>): GroupAppender | null {
 		if (lines) appender.add(lines);
 	};
 	return appender;
+}
+
+/** What an update answers of a stored document: a copy of it, or of the fields asked for and `_id`. */
+function answer(doc: Doc, fields: Projection | undefined): Doc {
+	if (!fields) return model.deepCopy(doc);
+	const picked: Doc = { _id: doc._id };
+	for (const field in fields) if (doc[field] !== undefined) picked[field] = model.deepCopy(doc[field]);
+	return picked;
 }
 
 /** A node of NeDB's `_id` index (an AVL tree): `data` holds the one document with that `_id`. */
@@ -283,22 +291,50 @@ class NedbCollection<T extends Doc> implements Collection<T> {
 		return this.db.countAsync(query as any) as unknown as Promise<number>;
 	}
 
-	async updateOne(query: Query, update: Update): Promise<T | null> {
-		const { numAffected, affectedDocuments } = await this.db.updateAsync(idLast(query) as any, update as any, {
-			multi: false,
-			returnUpdatedDocs: true
-		});
-		return this.durable(numAffected > 0 ? (affectedDocuments as unknown as T) : null);
+	async updateOne(query: Query, update: Update, fields?: Projection): Promise<T | null> {
+		const [doc] = await this.updateStored(query, update, false);
+		return this.durable(doc ? (answer(doc, fields) as T) : null);
 	}
 
 	async updateMany(query: Query, update: Update): Promise<number> {
-		const { numAffected } = await this.db.updateAsync(idLast(query) as any, update as any, { multi: true });
-		return this.durable(numAffected);
+		return this.durable((await this.updateStored(query, update, true)).length);
 	}
 
-	async updateManyReturning(query: Query, update: Update, _written: Query): Promise<T[]> {
-		const { affectedDocuments } = await this.db.updateAsync(idLast(query) as any, update as any, { multi: true, returnUpdatedDocs: true });
-		return this.durable((affectedDocuments as unknown as T[] | null) ?? []);
+	async updateManyReturning(query: Query, update: Update, _written: Query, fields?: Projection): Promise<T[]> {
+		const docs = await this.updateStored(query, update, true);
+		return this.durable(docs.map(doc => answer(doc, fields) as T));
+	}
+
+	/**
+	 * NeDB's update as its `_updateAsync` does it, less upserts and timestamps (no collection here uses them), answering
+	 * the stored versions themselves: the callers answer copies, of the whole document or only of the fields asked for.
+	 * NeDB's answer was a copy of every updated document, which a lease or a finish then read three fields of.
+	 */
+	private updateStored(query: Query, update: Update, multi: boolean): Promise<Doc[]> {
+		const db = this.db as any;
+		if (typeof db._getCandidatesAsync !== "function" || typeof db._updateIndexes !== "function") return this.updateByNedb(query, update, multi);
+		return db.executor.pushAsync(async () => {
+			const q = idLast(query);
+			const modifications: { oldDoc: Doc; newDoc: Doc }[] = [];
+			for (const candidate of await db._getCandidatesAsync(q)) {
+				if (!model.match(candidate, q)) continue;
+				// Every new version is made before any is stored: a failing one (a `$` key, `$inc` of a string) stores none.
+				modifications.push({ oldDoc: candidate, newDoc: model.modify(candidate, update) });
+				if (!multi) break;
+			}
+			// Rolls every index back if one refuses a version (a unique value taken).
+			db._updateIndexes(modifications);
+			const stored = modifications.map(m => m.newDoc);
+			await db.persistence.persistNewStateAsync(stored);
+			return stored;
+		});
+	}
+
+	/** NeDB's own update, if the internals `updateStored` is made of changed. */
+	private async updateByNedb(query: Query, update: Update, multi: boolean): Promise<Doc[]> {
+		const { affectedDocuments } = await this.db.updateAsync(idLast(query) as any, update as any, { multi, returnUpdatedDocs: true });
+		if (!affectedDocuments) return [];
+		return (Array.isArray(affectedDocuments) ? affectedDocuments : [affectedDocuments]) as unknown as Doc[];
 	}
 
 	async deleteMany(query: Query): Promise<number> {

@@ -16,6 +16,9 @@ export interface Update {
 	$push?: Record<string, unknown>;
 }
 
+/** Top-level fields to answer (`1` each); `_id` always comes along. */
+export type Projection = Record<string, 1>;
+
 export interface FindOptions {
 	sort?: Record<string, 1 | -1>;
 	limit?: number;
@@ -43,8 +46,13 @@ export interface Collection<T extends Doc = Doc> {
 	findOne(query: Query): Promise<T | null>;
 	find(query: Query, options?: FindOptions): Promise<T[]>;
 	count(query: Query): Promise<number>;
-	/** Applies `update` to one document matching `query`; answers it as updated, or null when none matched. */
+	/**
+	 * Applies `update` to one document matching `query`; answers it as updated, or null when none matched. With
+	 * `fields` (an inclusion projection), only those and `_id` are answered: the hot paths read a few fields, and the
+	 * embedded store would otherwise copy the whole document for them.
+	 */
 	updateOne(query: Query, update: Update): Promise<T | null>;
+	updateOne<K extends keyof T & string>(query: Query, update: Update, fields: Record<K, 1>): Promise<Pick<T, K | "_id"> | null>;
 	/** Applies `update` to every matching document; answers how many. */
 	updateMany(query: Query, update: Update): Promise<number>;
 	/**
@@ -53,6 +61,7 @@ export interface Collection<T extends Doc = Doc> {
 	 * from the write itself.
 	 */
 	updateManyReturning(query: Query, update: Update, written: Query): Promise<T[]>;
+	updateManyReturning<K extends keyof T & string>(query: Query, update: Update, written: Query, fields: Record<K, 1>): Promise<Pick<T, K | "_id">[]>;
 	deleteMany(query: Query): Promise<number>;
 	ensureIndex(field: string, options?: IndexOptions): Promise<void>;
 	/** Drops the index of `field` made by `ensureIndex`, if there is one (an index an older version made). */

@@ -134,6 +134,19 @@ function contract(name: string, make: () => Store) {
 			expect(await coll().updateManyReturning({ _id: { $in: ["a", "c"] }, status: "queued" }, { $set: { status: "x" } }, { status: "x" })).toEqual([]);
 		});
 
+		it("answers only the fields asked for of an updated document, as copies", async () => {
+			await coll().insert({ _id: "a", status: "queued", n: 0, tags: ["x"], lease: null });
+			await coll().insert({ _id: "b", status: "queued", n: 0, tags: ["y"], lease: null });
+			const one = await coll().updateOne({ _id: "a", status: "queued" }, { $set: { status: "running" }, $push: { tags: "z" } }, { status: 1, tags: 1 });
+			expect(one).toEqual({ _id: "a", status: "running", tags: ["x", "z"] });
+			const many = await coll().updateManyReturning({ _id: { $in: ["b"] } }, { $inc: { n: 2 } }, { _id: { $in: ["b"] } }, { n: 1, lease: 1 });
+			expect(many).toEqual([{ _id: "b", n: 2, lease: null }]);
+			expect(await coll().updateOne({ _id: "a", status: "queued" }, { $set: { n: 9 } }, { n: 1 })).toBeNull();
+			// What was answered is the caller's: changing it changes nothing stored.
+			one!.tags.push("changed");
+			expect(await coll().findById("a")).toMatchObject({ status: "running", n: 0, tags: ["x", "z"] });
+		});
+
 		it("answers the lease sweep's range query through the status index, kept up to date", async () => {
 			await coll().ensureIndex("status", { fewValues: true });
 			const past = "2020-01-01T00:00:00.000Z";
