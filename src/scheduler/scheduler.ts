@@ -419,7 +419,7 @@ export class Scheduler {
 			items.map(async item => {
 				const update: Record<string, any> = { $set: { "lease.expiresAt": expiresAt } };
 				if (item.log?.length) update.$push = { log: { $each: item.log } };
-				const doc = await this.tasks.updateOne({ _id: item.id, status: "running", "lease.id": item.leaseId }, update);
+				const doc = await this.tasks.updateOne({ _id: item.id, status: "running", "lease.id": item.leaseId }, update, { cancelRequested: 1 });
 				if (!doc) lost.push(item.id);
 				else {
 					this.leases.renewed(item.id, expiresAt);
@@ -531,7 +531,8 @@ export class Scheduler {
 	async recordProgress(taskId: string, leaseId: string, progress: number, step: string | undefined): Promise<void> {
 		await this.tasks.updateOne(
 			{ _id: taskId, status: "running", "lease.id": leaseId },
-			{ $set: { progress, step: step ?? null, updatedAt: isoNow() } }
+			{ $set: { progress, step: step ?? null, updatedAt: isoNow() } },
+			{ progress: 1 }
 		);
 	}
 

@@ -152,11 +152,14 @@ function updateInPlace(this: any, original: (this: any, ...args: any[]) => void,
 	if (!fields || fields.length !== 1) return original.call(this, oldDoc, newDoc);
 	const rest: Pair[] = [];
 	const taken: { data: Doc[]; at: number; doc: Doc }[] = [];
+	const field = fields[0];
+	// NeDB's `getDotValue` splits the name on every call; most indexed fields have no dot.
+	const valueOf: (doc: Doc) => unknown = field.includes(".") ? doc => model.getDotValue(doc, field) : doc => doc[field];
 	for (const pair of pairs) {
-		const before = model.getDotValue(pair.oldDoc, fields[0]);
+		const before = valueOf(pair.oldDoc);
 		// A sparse index holds no document without the field: one that neither version has is not there to move.
-		if (before === undefined && this.sparse && model.getDotValue(pair.newDoc, fields[0]) === undefined) continue;
-		if (isScalar(before) && before === model.getDotValue(pair.newDoc, fields[0])) {
+		if (before === undefined && this.sparse && valueOf(pair.newDoc) === undefined) continue;
+		if (isScalar(before) && before === valueOf(pair.newDoc)) {
 			const data: Doc[] = this.tree.search(before);
 			const at = data.indexOf(pair.oldDoc);
 			if (at >= 0) {

@@ -6,6 +6,7 @@ import { installNedbFastPaths } from "./nedb-fast-paths";
 import { serialize } from "./nedb-lines";
 import { chooseValueSets, documentCount, indexServes, pageOf, valueSetChoice, valuesAsked } from "./nedb-candidates";
 import { ValueSetIndex } from "./value-set-index";
+import { WriteBatcher } from "./nedb-write-batch";
 import { Collection, Doc, DuplicateKeyError, FindOptions, IndexOptions, Projection, Query, Store, Update } from "./store";
 
 // NeDB's internals that `pageById` reads a page with, as its own cursor does.
@@ -155,12 +156,16 @@ function inKeyOrder(root: TreeNode, descending: boolean, visit: (doc: Doc) => bo
 
 class NedbCollection<T extends Doc> implements Collection<T> {
 	private compacting: Promise<void> | undefined;
+	/** Null if NeDB's internals changed: inserts and updates then go NeDB's way. */
+	private readonly batcher: WriteBatcher | null;
 
 	constructor(
 		readonly db: Datastore<T>,
 		/** Null for a collection in memory. */
 		readonly appender: GroupAppender | null
-	) {}
+	) {
+		this.batcher = WriteBatcher.usable(db) ? new WriteBatcher(db) : null;
+	}
 
 	/** Rewrites the file with one line per document while operations go on (`compactOnline`); one at a time. */
 	compact(): Promise<void> {
@@ -197,13 +202,12 @@ class NedbCollection<T extends Doc> implements Collection<T> {
 	private async insertStored(docs: T | T[]): Promise<void> {
 		const db = this.db as any;
 		try {
-			// NeDB's own way if the internals it is made of changed.
-			if (typeof db._prepareDocumentForInsertion !== "function" || typeof db._insertInCache !== "function") await this.db.insertAsync(docs as any);
+			if (!this.batcher) await this.db.insertAsync(docs as any);
 			else
-				await db.executor.pushAsync(async () => {
+				await this.batcher.write(() => {
 					const prepared = db._prepareDocumentForInsertion(docs);
 					db._insertInCache(prepared);
-					await db.persistence.persistNewStateAsync(Array.isArray(prepared) ? prepared : [prepared]);
+					return Array.isArray(prepared) ? prepared : [prepared];
 				});
 		} catch (err: any) {
 			if (err?.errorType === "uniqueViolated") throw new DuplicateKeyError(err.message);
@@ -306,17 +310,17 @@ class NedbCollection<T extends Doc> implements Collection<T> {
 	}
 
 	/**
-	 * NeDB's update as its `_updateAsync` does it, less upserts and timestamps (no collection here uses them), answering
-	 * the stored versions themselves: the callers answer copies, of the whole document or only of the fields asked for.
-	 * NeDB's answer was a copy of every updated document, which a lease or a finish then read three fields of.
+	 * NeDB's update as its `_updateAsync` does it, less upserts, timestamps and expiry (no collection here uses them),
+	 * answering the stored versions themselves: the callers answer copies, of the whole document or only of the fields
+	 * asked for. NeDB's answer was a copy of every updated document, which a lease or a finish then read three fields of.
 	 */
 	private updateStored(query: Query, update: Update, multi: boolean): Promise<Doc[]> {
+		if (!this.batcher) return this.updateByNedb(query, update, multi);
 		const db = this.db as any;
-		if (typeof db._getCandidatesAsync !== "function" || typeof db._updateIndexes !== "function") return this.updateByNedb(query, update, multi);
-		return db.executor.pushAsync(async () => {
+		return this.batcher.write(() => {
 			const q = idLast(query);
 			const modifications: { oldDoc: Doc; newDoc: Doc }[] = [];
-			for (const candidate of await db._getCandidatesAsync(q)) {
+			for (const candidate of db._getRawCandidates(q)) {
 				if (!model.match(candidate, q)) continue;
 				// Every new version is made before any is stored: a failing one (a `$` key, `$inc` of a string) stores none.
 				modifications.push({ oldDoc: candidate, newDoc: model.modify(candidate, update) });
@@ -324,13 +328,11 @@ class NedbCollection<T extends Doc> implements Collection<T> {
 			}
 			// Rolls every index back if one refuses a version (a unique value taken).
 			db._updateIndexes(modifications);
-			const stored = modifications.map(m => m.newDoc);
-			await db.persistence.persistNewStateAsync(stored);
-			return stored;
+			return modifications.map(m => m.newDoc);
 		});
 	}
 
-	/** NeDB's own update, if the internals `updateStored` is made of changed. */
+	/** NeDB's own update, if the internals the batcher is made of changed. */
 	private async updateByNedb(query: Query, update: Update, multi: boolean): Promise<Doc[]> {
 		const { affectedDocuments } = await this.db.updateAsync(idLast(query) as any, update as any, { multi, returnUpdatedDocs: true });
 		if (!affectedDocuments) return [];
