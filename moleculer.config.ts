@@ -2,6 +2,7 @@ import type { BrokerOptions } from "moleculer";
 import { Config, loadConfig } from "./src/config";
 import { DrainMiddleware } from "./src/middlewares/drain.middleware";
 import { replCommands } from "./src/repl/commands";
+import { contextId } from "./src/ids";
 import { VALIDATOR_OPTIONS } from "./src/validation";
 
 /**
@@ -25,6 +26,7 @@ export function brokerOptions(config: Config): BrokerOptions & { nightshift: Con
 		// scheduler's broker by then, or `$node.disconnected` never fires for it if it dies within the debounce.
 		transit: { serviceChangedDebounceTime: 0 },
 		validator: { type: "Fastest", options: VALIDATOR_OPTIONS },
+		uidGenerator: contextId,
 		middlewares: [DrainMiddleware()],
 		replOptions: { delimiter: "nightshift $", customCommands: replCommands },
 		// main.ts handles SIGTERM/SIGINT itself so the exit code and the drain are under its control.

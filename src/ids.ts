@@ -36,3 +36,16 @@ export function newId(prefix = ""): string {
 		randomSuffix()
 	);
 }
+
+/** This process's part of context ids: random, so the ids of two nodes, or of two lives of one node, never meet. */
+const PROCESS_TOKEN = randomBytes(8).toString("hex");
+let contextSeq = 0;
+
+/**
+ * Ids of Moleculer contexts (a request's id on the wire, an event's): this process's token and a counter. Moleculer's
+ * own draws four random numbers and joins sixteen pieces into a UUID for each, and the core makes about seven contexts a
+ * task (three events, each emitted and handed to a listener, and the submit call): ~0.3 µs apiece.
+ */
+export function contextId(): string {
+	return PROCESS_TOKEN + (++contextSeq).toString(36);
+}
