@@ -17,7 +17,7 @@ const TASKS = Number(process.env.COMPACT_TASKS ?? 100_000);
 const ROUNDS = 2;
 
 /** A finished no-op task as the scheduler stores it. */
-function task(id: string) {
+export function finishedTask(id: string) {
 	const at = "2026-12-07T15:31:43.738Z";
 	return {
 		_id: id,
@@ -82,12 +82,12 @@ async function main(): Promise<void> {
 	await store.connect();
 	try {
 		for (let i = 0; i < TASKS; i += 1000)
-			await tasks.insertMany(Array.from({ length: Math.min(1000, TASKS - i) }, (_, j) => task(`t${String(i + j).padStart(9, "0")}`)));
+			await tasks.insertMany(Array.from({ length: Math.min(1000, TASKS - i) }, (_, j) => finishedTask(`t${String(i + j).padStart(9, "0")}`)));
 		const db = (tasks as any).db;
 		console.log(`${new Date().toISOString()}: compaction of ${TASKS} stored tasks (${(fs.statSync(path.join(dir, "tasks.db")).size / 1e6).toFixed(0)} MB file)`);
 		for (let round = 0; round < ROUNDS; round++) {
-			await measure("NeDB's compactDatafileAsync", () => db.compactDatafileAsync(), i => tasks.insert(task(`n${round}-${i}`)));
-			await measure("compactOnline", () => (tasks as any).compact(), i => tasks.insert(task(`o${round}-${i}`)));
+			await measure("NeDB's compactDatafileAsync", () => db.compactDatafileAsync(), i => tasks.insert(finishedTask(`n${round}-${i}`)));
+			await measure("compactOnline", () => (tasks as any).compact(), i => tasks.insert(finishedTask(`o${round}-${i}`)));
 		}
 	} finally {
 		await store.close();
@@ -95,4 +95,5 @@ async function main(): Promise<void> {
 	}
 }
 
-void main();
+// Also a module: `open.ts` takes its task from here.
+if (require.main === module) void main();

@@ -84,4 +84,24 @@ describe("NeDB files: online compaction", () => {
 		// Compacted: one line a document.
 		expect(lineCount(file)).toBe(50);
 	});
+
+	it("is not run by the load, which leaves the file as it was; the first compaction after the start rewrites it", async () => {
+		const first = await openItems();
+		await first.items.insertMany(Array.from({ length: 20 }, (_, i) => ({ _id: `d${i}`, n: i })));
+		await first.items.updateMany({}, { $set: { n: -1 } });
+		await first.store.close();
+		const { ino, size } = fs.statSync(first.file);
+
+		const { store, items, file } = await openItems();
+		try {
+			// NeDB's load rewrote the whole file before serving anything; this one reads it and serves.
+			expect(fs.statSync(file)).toMatchObject({ ino, size });
+			expect(lineCount(file)).toBe(40);
+			expect(byId(await items.find({})).map(d => d.n)).toEqual(Array(20).fill(-1));
+			await (store as any).compactAll();
+			expect(lineCount(file)).toBe(20);
+		} finally {
+			await store.close();
+		}
+	});
 });
