@@ -41,8 +41,9 @@ function idLast(query: Query): Query {
  * operation answers its caller only after that write (`written`): nothing is acknowledged before it is in the OS page
  * cache (no fsync, as with NeDB itself), and the file is always a prefix of the operations in their order.
  *
- * Compaction, which NeDB also runs at load, replaces the file by a rename inside its executor and announces it with
- * `compaction.done`: the descriptor is closed then, so later lines go to the new file. Lines still waiting at that
+ * Compaction (the online one, or NeDB's own `compactDatafileAsync`; the load here runs none) replaces the file by a
+ * rename inside NeDB's executor and announces it with `compaction.done`: the descriptor is closed then, so later lines
+ * go to the new file. Lines still waiting at that
  * moment describe documents the compacted file already holds; appending them again is harmless, NeDB keeps the last
  * line of each document.
  */
